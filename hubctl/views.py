@@ -1,0 +1,185 @@
+"""What hubctl shows: registry, executions and audit, read through the hub's APIs, rendered with rich."""
+import json
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from genai_hub import audit
+from genai_hub.registry import from_item
+from hubctl.stack import Hub
+
+console = Console(highlight=False)
+
+STATUS_STYLE = {"ACTIVE": "green", "SUCCEEDED": "green", "PENDING": "yellow", "RUNNING": "yellow",
+                "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "red", "REJECTED": "red", "COMPENSATED": "magenta"}
+
+
+def styled(status: str) -> str:
+    style = STATUS_STYLE.get(status, "white")
+    return f"[{style}]{status}[/{style}]"
+
+
+# --- registry ---------------------------------------------------------------------------------------
+
+def tenant_records(hub: Hub) -> list[dict]:
+    ddb = hub.client("dynamodb")
+    tenants = []
+    for page in ddb.get_paginator("scan").paginate(
+        TableName=hub.output("RegistryTableName"), FilterExpression="sk = :m", ExpressionAttributeValues={":m": {"S": "META"}},
+    ):
+        tenants.extend(from_item(i) for i in page["Items"])
+    return sorted(tenants, key=lambda t: t["tenant_id"])
+
+
+def tenant_items(hub: Hub, tenant_id: str) -> dict[str, dict]:
+    ddb = hub.client("dynamodb")
+    items = ddb.query(
+        TableName=hub.output("RegistryTableName"), KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant_id}"}}, ConsistentRead=True,
+    )["Items"]
+    return {i["sk"]["S"]: from_item(i) for i in items}
+
+
+def print_tenants(hub: Hub) -> None:
+    table = Table(title="Tenants")
+    for col in ("tenant", "status", "residency", "cost centre", "spoke account", "models", "budget (USD/month)", "reason"):
+        table.add_column(col)
+    for t in tenant_records(hub):
+        budget = (t.get("budget") or {}).get("monthly_limit_usd", "")
+        table.add_row(t["tenant_id"], styled(t["status"]), t["data_residency"], t["cost_center"], t["spoke_account_id"],
+                      str(len(t.get("default_models", []))), str(budget), t.get("failure_reason", "")[:60])
+    console.print(table)
+
+
+def print_tenant(hub: Hub, tenant_id: str) -> bool:
+    items = tenant_items(hub, tenant_id)
+    meta = items.get("META")
+    if not meta:
+        console.print(f"[red]no tenant {tenant_id!r} in the registry[/red]")
+        return False
+    console.print(f"[bold]{meta['display_name']}[/bold] ({tenant_id})  {styled(meta['status'])}")
+    for key in ("data_residency", "allow_global_inference", "cost_center", "spoke_account_id", "invoke_role_arn",
+                "requested_by", "created_at", "activated_at", "failure_error", "failure_reason"):
+        if key in meta:
+            console.print(f"  {key:<24}{meta[key]}")
+    if "budget" in meta:
+        b = meta["budget"]
+        console.print(f"  {'budget':<24}{b['monthly_limit_usd']} USD/month, thresholds {b['thresholds']}, at red: {b['on_red']}")
+    grants = Table(title="Grants (allowlist)")
+    for col in ("model", "application inference profile", "source profile", "region", "granted at"):
+        grants.add_column(col)
+    for key, grant in sorted(items.items()):
+        if key.startswith("GRANT#"):
+            profile = items.get(f"PROFILE#{grant['model_id']}", {})
+            grants.add_row(grant["model_id"], grant["profile_arn"], profile.get("source_profile_id", ""), profile.get("region", ""), grant["granted_at"])
+    console.print(grants)
+    return True
+
+
+# --- executions -------------------------------------------------------------------------------------
+
+def state_machine_arns(hub: Hub) -> dict[str, str]:
+    return {k.removesuffix("StateMachineArn"): v for k, v in hub.outputs.items() if k.endswith("StateMachineArn")}
+
+
+def list_executions(hub: Hub) -> list[dict]:
+    sfn = hub.client("stepfunctions")
+    found = []
+    for workflow, arn in state_machine_arns(hub).items():
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            found.extend({**e, "workflow": workflow} for e in page["executions"])
+    return sorted(found, key=lambda e: e["startDate"])
+
+
+def _seconds(start, stop) -> str:
+    if not (isinstance(start, datetime) and isinstance(stop, datetime)):
+        return ""
+    return f"{(stop - start).total_seconds():.2f}s"
+
+
+def print_executions(hub: Hub) -> None:
+    table = Table(title="Executions")
+    for col in ("workflow", "name", "status", "started", "duration", "execution ARN"):
+        table.add_column(col)
+    for e in list_executions(hub):
+        table.add_row(e["workflow"], e["name"][:36], styled(e["status"]), e["startDate"].strftime("%H:%M:%S"),
+                      _seconds(e["startDate"], e.get("stopDate")), e["executionArn"])
+    console.print(table)
+
+
+def execution_steps(hub: Hub, execution_arn: str) -> list[dict]:
+    """The states an execution went through: name, outcome, duration, error."""
+    sfn = hub.client("stepfunctions")
+    events = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        events.extend(page["events"])
+    steps, current = [], None
+    for ev in events:
+        kind = ev["type"]
+        if kind.endswith("StateEntered"):
+            current = {"state": ev["stateEnteredEventDetails"]["name"], "entered": ev["timestamp"], "outcome": "entered", "error": ""}
+            steps.append(current)
+        elif kind.endswith("StateExited") and current:
+            current["outcome"], current["exited"] = "ok", ev["timestamp"]
+        elif current and (kind.endswith("Failed") or kind.endswith("TimedOut")) and kind != "ExecutionFailed":
+            details = next((v for k, v in ev.items() if k.endswith("EventDetails")), {})
+            current["outcome"] = "error"
+            current["error"] = details.get("error", kind)
+        elif kind == "ExecutionFailed" and current:
+            current["outcome"] = "failed"
+            current["error"] = ev.get("executionFailedEventDetails", {}).get("error", "")
+    for step in steps:
+        step["duration"] = _seconds(step["entered"], step.get("exited"))
+        if step["outcome"] == "error" and "exited" in step:
+            step["outcome"] = "caught"
+    return steps
+
+
+def print_execution(hub: Hub, execution_arn: str) -> dict:
+    sfn = hub.client("stepfunctions")
+    d = sfn.describe_execution(executionArn=execution_arn)
+    console.print(f"[bold]{d['name']}[/bold]  {styled(d['status'])}  {_seconds(d['startDate'], d.get('stopDate'))}")
+    if d.get("error"):
+        console.print(f"  error: {d['error']}: {d.get('cause', '')}")
+    table = Table(show_header=True)
+    for col in ("state", "outcome", "duration", "error"):
+        table.add_column(col)
+    for step in execution_steps(hub, execution_arn):
+        table.add_row(step["state"], step["outcome"], step["duration"], step["error"])
+    console.print(table)
+    return d
+
+
+# --- audit ------------------------------------------------------------------------------------------
+
+def print_audit(hub: Hub, stream: str | None = None) -> int:
+    table_name = hub.output("AuditTableName")
+    streams = audit.read_all(table_name, hub.client("dynamodb"))
+    selected = {stream: streams.get(stream, [])} if stream else streams
+    count = 0
+    for name, records in sorted(selected.items()):
+        table = Table(title=f"Audit trail {name}")
+        for col in ("seq", "time", "workflow", "action", "outcome", "actor", "detail", "hash"):
+            table.add_column(col, overflow="fold")
+        for r in records:
+            detail = json.loads(r["detail"]) if isinstance(r.get("detail"), str) else r.get("detail")
+            table.add_row(str(r["seq"]), r["ts"][11:23], r["workflow"], r["action"], styled(r["outcome"]), r["actor"],
+                          json.dumps(detail)[:90], r["hash"][:12])
+            count += 1
+        console.print(table)
+    if stream and not selected[stream]:
+        console.print(f"[yellow]no audit records for {stream}[/yellow]")
+    return count
+
+
+def verify_audit(hub: Hub) -> list[audit.ChainProblem]:
+    streams = audit.read_all(hub.output("AuditTableName"), hub.client("dynamodb"))
+    problems = [p for p in (audit.verify_chain(name, records) for name, records in sorted(streams.items())) if p]
+    total = sum(len(r) for r in streams.values())
+    if problems:
+        for p in problems:
+            console.print(f"[red]TAMPERED[/red] {p.stream} seq {p.seq}: {p.kind}: {p.message}")
+    else:
+        console.print(f"[green]audit trail intact[/green]: {len(streams)} chains, {total} records verified")
+    return problems

@@ -1,0 +1,139 @@
+"""The local engine: the hub stack and its spoke accounts on moto, in this process.
+
+    with LocalHub() as hub:
+        hub.deploy_tenant_spoke("222222222222", external_id="...")
+        hub.put_event("TenantOnboardingRequested", detail)
+        hub.wait_for_executions()
+
+Everything goes through the real APIs: boto3 clients of the emulation, the SAM template, the ASL
+files and the handlers. Only hubsim.patches reaches into moto.
+"""
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import boto3
+from moto import mock_aws
+
+from hubsim import deploy, faults, patches, runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB_ACCOUNT = "123456789012"  # moto's default account: the Step Functions interpreter acts in it
+REGION = "us-east-1"
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class EngineError(RuntimeError):
+    """The emulation itself failed (as opposed to a workflow failing)."""
+
+
+class LocalHub:
+    def __init__(self, root: Path = ROOT, stack_name: str = "genai-hub", region: str = REGION):
+        self.root, self.stack_name, self.region = root, stack_name, region
+        self.outputs: dict = {}
+        self.spokes: dict[str, dict] = {}
+        self._mock = None
+        self._lock = threading.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self, deploy_hub: bool = True) -> "LocalHub":
+        runtime.install()
+        os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        patches.apply_all()
+        faults.clear()
+        if deploy_hub:
+            self.deploy_hub()
+        return self
+
+    def stop(self) -> None:
+        faults.clear()
+        if self._mock is not None:
+            self.wait_for_executions(timeout=30, raise_on_timeout=False)
+            self._mock.stop()
+            self._mock = None
+
+    def __enter__(self) -> "LocalHub":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- deployment -----------------------------------------------------------------------------
+    def deploy_hub(self, parameters: dict | None = None) -> dict:
+        self.outputs = deploy.deploy(self.root / "template.yaml", self.stack_name, parameters=parameters, region=self.region)
+        return self.outputs
+
+    def account_session(self, account_id: str) -> boto3.session.Session:
+        """A session acting in `account_id` (moto switches account on AssumeRole)."""
+        if account_id == HUB_ACCOUNT:
+            return boto3.session.Session(region_name=self.region)
+        creds = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/hubsim-account-admin", RoleSessionName="hubsim"
+        )["Credentials"]
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"], region_name=self.region,
+        )
+
+    def deploy_tenant_spoke(self, account_id: str, external_id: str) -> dict:
+        """spokes/tenant.yaml in its own account, trusting this hub's provisioner role."""
+        outputs = deploy.deploy(
+            self.root / "spokes" / "tenant.yaml", "genai-hub-tenant-spoke",
+            parameters={"HubProvisionerRoleArn": self.outputs["SpokeProvisionerRoleArn"], "ExternalId": external_id},
+            session=self.account_session(account_id), region=self.region,
+        )
+        self.spokes[account_id] = outputs
+        return outputs
+
+    # --- clients and events ---------------------------------------------------------------------
+    def client(self, service: str, region: str | None = None, account_id: str = HUB_ACCOUNT):
+        if account_id == HUB_ACCOUNT:
+            return boto3.client(service, region_name=region or self.region)
+        return self.account_session(account_id).client(service, region_name=region or self.region)
+
+    def put_event(self, detail_type: str, detail: dict, source: str = "genai.hub") -> str:
+        response = self.client("events").put_events(Entries=[{
+            "EventBusName": self.outputs["EventBusName"], "Source": source,
+            "DetailType": detail_type, "Detail": json.dumps(detail),
+        }])
+        entry = response["Entries"][0]
+        if "EventId" not in entry:
+            raise EngineError(f"PutEvents refused the event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
+        return entry["EventId"]
+
+    # --- executions -----------------------------------------------------------------------------
+    def state_machine_arns(self) -> list[str]:
+        return [v for k, v in self.outputs.items() if k.endswith("StateMachineArn")]
+
+    def executions(self, state_machine_arn: str | None = None) -> list[dict]:
+        sfn = self.client("stepfunctions")
+        found = []
+        for arn in [state_machine_arn] if state_machine_arn else self.state_machine_arns():
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                found.extend(page["executions"])
+        return sorted(found, key=lambda e: e["startDate"])
+
+    def wait_for_executions(self, timeout: float = 120, raise_on_timeout: bool = True, poll: float = 0.05) -> list[dict]:
+        """Wait until no execution is RUNNING; every wait loop has a deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            executions = self.executions() if self.outputs else []
+            running = [e for e in executions if e["status"] == "RUNNING"]
+            if not running:
+                return executions
+            if time.monotonic() > deadline:
+                if raise_on_timeout:
+                    raise EngineError(f"{len(running)} executions still RUNNING after {timeout}s: {running[0]['executionArn']}")
+                return executions
+            time.sleep(poll)
+
+    def history(self, execution_arn: str) -> list[dict]:
+        sfn = self.client("stepfunctions")
+        events = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events

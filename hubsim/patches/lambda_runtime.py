@@ -1,0 +1,142 @@
+"""In-process Lambda runtime: handlers run in this process from the function's deployed code.
+
+Replaces `moto.awslambda.models.LambdaFunction._invoke_lambda`, which runs code only through
+`docker run` (and `lambda.use_docker=False` returns canned responses without running anything).
+The code zip moto stored at CreateFunction is extracted once per code hash and the handler module
+is loaded from it, so what runs is exactly what was deployed. An exception raised by the handler
+becomes the error payload {errorType, errorMessage} with x-amz-function-error, as in Lambda, so
+Retry/Catch by exception name work. Output goes to CloudWatch Logs like Lambda's.
+"""
+import hashlib
+import importlib.util
+import io
+import json
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from pathlib import Path
+
+from moto.awslambda import models as lambda_models
+
+from hubsim import faults, runtime
+from hubsim.patches import Patch
+
+PATCH = Patch(
+    name="lambda-in-process",
+    replaces="moto.awslambda.models.LambdaFunction._invoke_lambda (docker run of the function image)",
+    covered_by="tests/test_engine_seams.py::test_lambda_runs_deployed_handler_in_process",
+)
+
+_CODE_ROOT = Path(tempfile.gettempdir()) / "hubsim-lambda-code"
+_modules: dict[tuple[str, str], object] = {}
+_load_lock = threading.Lock()
+_original = lambda_models.LambdaFunction._invoke_lambda
+# Handler time, summed per function: the engine's own overhead is end-to-end time minus this.
+handler_seconds: dict[str, float] = {}
+invocations: dict[str, int] = {}
+
+
+class LambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools use."""
+
+    def __init__(self, fn):
+        self.function_name = fn.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = fn.function_arn
+        self.memory_limit_in_mb = int(fn.memory_size or 128)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{fn.function_name}"
+        self.log_stream_name = f"hubsim/{self.aws_request_id}"
+        self._deadline = time.monotonic() + float(fn.timeout or 3)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _code_dir(fn) -> Path:
+    digest = hashlib.sha256(fn.code_bytes).hexdigest()
+    target = _CODE_ROOT / digest
+    if not target.exists():
+        staging = _CODE_ROOT / f".{digest}.{uuid.uuid4().hex}"
+        staging.mkdir(parents=True)
+        zipfile.ZipFile(io.BytesIO(fn.code_bytes)).extractall(staging)
+        try:
+            staging.rename(target)
+        except OSError:  # another thread extracted it first
+            pass
+    return target
+
+
+def load_handler(fn):
+    module_name, _, attr = fn.handler.rpartition(".")
+    code_dir = _code_dir(fn)
+    key = (str(code_dir), module_name)
+    with _load_lock:
+        module = _modules.get(key)
+        if module is None:
+            path = code_dir / (module_name.replace(".", "/") + ".py")
+            if not path.exists():
+                raise FileNotFoundError(f"handler module {module_name} not found in the code of {fn.function_name}")
+            unique = f"hubsim_fn_{code_dir.name[:16]}_{module_name.replace('.', '_')}"
+            spec = importlib.util.spec_from_file_location(unique, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[unique] = module
+            spec.loader.exec_module(module)
+            _modules[key] = module
+    return getattr(module, attr)
+
+
+def _environment(fn) -> dict:
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+        "AWS_REGION": fn.region,
+        "AWS_DEFAULT_REGION": fn.region,
+        # The emulation has no X-Ray daemon; Powertools Tracer would otherwise try to reach one.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **fn.environment_vars,
+    }
+
+
+def invoke_in_process(self, event=None):
+    """(payload, errored, logs) like moto's docker runner, without docker."""
+    event = {} if event is None else event
+    started = time.perf_counter()
+    with runtime.invocation(_environment(self)) as log:
+        try:
+            handler = load_handler(self)
+            faults.before_invoke(self.function_name)
+            result = handler(event, LambdaContext(self))
+            faults.after_invoke(self.function_name)
+            payload, errored = json.dumps(result), False
+        except Exception as exc:  # the handler's error is the function's error, as in Lambda
+            payload = json.dumps({
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
+            })
+            errored = True
+            print(f"[ERROR] {type(exc).__name__}: {exc}", file=log)
+    elapsed = time.perf_counter() - started
+    handler_seconds[self.function_name] = handler_seconds.get(self.function_name, 0.0) + elapsed
+    invocations[self.function_name] = invocations.get(self.function_name, 0) + 1
+    output = log.getvalue()
+    try:
+        self.save_logs(output or "(no output)")
+    except Exception:  # logging must never fail an invocation
+        pass
+    return payload, errored, output
+
+
+def apply() -> None:
+    lambda_models.LambdaFunction._invoke_lambda = invoke_in_process
+
+
+def revert() -> None:
+    lambda_models.LambdaFunction._invoke_lambda = _original

@@ -1,0 +1,123 @@
+"""Step Functions: state machines from CloudFormation that execute, and executions that behave.
+
+Three moto behaviours are replaced:
+
+1. `moto.stepfunctions.models.StateMachine.create_from_cloudformation_json` creates the machine
+   in the non-executing backend (DescribeStateMachine on the executing one then says it does not
+   exist) and ignores `DefinitionSubstitutions`. The replacement creates it through
+   `moto.stepfunctions.responses.get_backend` (the executing parser backend when
+   `execute_state_machine` is on), with logging/tracing configuration, after substituting
+   `${Name}` placeholders the way CloudFormation does. It never uses moto's Fn::Sub, which turns
+   `$$.Execution.Name` into `$.Execution.Name`.
+2. `StepFunctionsParserBackend.start_execution` names a nameless execution `None`, so the second
+   nameless start (every EventBridge-started execution) fails with ExecutionAlreadyExists. The
+   replacement gives it a UUID, as AWS does.
+3. `BaseExecutionWorkerCommunication._reflect_execution_status` keeps datetimes from SDK results
+   and `$$` context values in the output, so DescribeExecution raises "Object of type datetime is
+   not JSON serializable". The replacement stores the output JSON-safe (ISO-8601 strings).
+"""
+import datetime
+import json
+import logging
+import re
+import uuid
+
+from moto.stepfunctions import models as sfn_models
+from moto.stepfunctions.parser import models as parser_models
+from moto.stepfunctions.parser.backend import execution as parser_execution
+from moto.stepfunctions.responses import get_backend
+
+from hubsim.patches import Patch
+
+PATCH = Patch(
+    name="stepfunctions-executing-cfn-and-executions",
+    replaces=(
+        "moto.stepfunctions.models.StateMachine.create_from_cloudformation_json (non-executing backend, no "
+        "DefinitionSubstitutions); StepFunctionsParserBackend.start_execution (nameless -> 'None'); "
+        "BaseExecutionWorkerCommunication._reflect_execution_status (datetimes in output)"
+    ),
+    covered_by="tests/test_engine_seams.py::test_cfn_state_machine_executes_with_substitutions_and_nameless_starts",
+)
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
+_originals = {}
+
+
+def substitute(definition: str, substitutions: dict) -> str:
+    """CloudFormation's DefinitionSubstitutions: replace ${Key} for the keys given, leave the rest."""
+
+    def replace(match):
+        key = match.group(1)
+        return str(substitutions[key]) if key in substitutions else match.group(0)
+
+    return _PLACEHOLDER.sub(replace, definition)
+
+
+def _definition(properties: dict) -> str:
+    definition = properties.get("DefinitionString")
+    if definition is None and "Definition" in properties:
+        definition = json.dumps(properties["Definition"])
+    if definition is None:
+        raise ValueError("state machine has neither DefinitionString nor Definition (hubsim inlines DefinitionUri)")
+    return substitute(definition, properties.get("DefinitionSubstitutions") or {})
+
+
+def _api_shape(value):
+    """CloudFormation's PascalCase property keys as the API's camelCase (Level -> level)."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _api_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_api_shape(v) for v in value]
+    return value
+
+
+def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    properties = cloudformation_json["Properties"]
+    backend = get_backend(account_id, region_name)
+    return backend.create_state_machine(
+        name=properties.get("StateMachineName", resource_name),
+        definition=_definition(properties),
+        roleArn=properties.get("RoleArn", ""),
+        tags=sfn_models.cfn_to_api_tags(properties.get("Tags", [])),
+        loggingConfiguration=_api_shape(properties.get("LoggingConfiguration")),
+        tracingConfiguration=_api_shape(properties.get("TracingConfiguration")),
+        sm_type=properties.get("StateMachineType", "STANDARD"),
+    )
+
+
+def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+    get_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+    return _originals["start_execution"](
+        self, state_machine_arn, name=name or str(uuid.uuid4()), execution_input=execution_input, trace_header=trace_header
+    )
+
+
+def _json_safe(value):
+    def default(obj):
+        if isinstance(obj, (datetime.datetime, datetime.date)):
+            return obj.isoformat().replace("+00:00", "Z")
+        return str(obj)
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def _reflect_execution_status(self):
+    _originals["reflect"](self)
+    if self.execution.output is not None and not isinstance(self.execution.output, str):
+        self.execution.output = _json_safe(self.execution.output)
+
+
+def apply() -> None:
+    if _originals:
+        return
+    _originals["start_execution"] = parser_models.StepFunctionsParserBackend.start_execution
+    _originals["reflect"] = parser_execution.BaseExecutionWorkerCommunication._reflect_execution_status
+    sfn_models.StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    sfn_models.StateMachine.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+    parser_models.StepFunctionsParserBackend.start_execution = start_execution
+    parser_execution.BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_execution_status
+    # The interpreter logs every state at INFO; the engine reports executions itself.
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)

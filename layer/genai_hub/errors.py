@@ -1,0 +1,33 @@
+"""Named business errors. The state machines catch them by class name (the Lambda errorType)."""
+
+
+class HubError(Exception):
+    """Base of every business error: its message is meant for a person and goes to the audit trail."""
+
+
+class InvalidInput(HubError):
+    """An event or request does not match its schema; the message names the field."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+class NoProfileForResidency(HubError):
+    """No cross-Region inference profile serves a model within the tenant's data residency."""
+
+
+class ResidencyViolation(HubError):
+    """A profile outside the tenant's data residency was about to be used (defence in depth)."""
+
+
+class SpokeAccessDenied(HubError):
+    """The hub could not assume the tenant's provisioning role (spoke not deployed, wrong ExternalId)."""
+
+
+class TenantNotFound(HubError):
+    """The registry holds no tenant with that id."""
+
+
+class AuditChainContention(HubError):
+    """The audit chain head kept moving under concurrent writers; the append was not written."""

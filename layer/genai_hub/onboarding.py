@@ -1,0 +1,351 @@
+"""Tenant onboarding: the logic of each step of statemachines/onboarding.asl.json.
+
+Each step takes the state machine's step input (`tenant` from validation, `context` with the
+execution id and state name, earlier results) and returns data for the next state. Steps that
+change something are idempotent on their input and write one audit record; each creating step
+has a compensation below that tolerates "nothing to undo".
+"""
+import hashlib
+import json
+import re
+
+from genai_hub import audit, aws, config, registry, residency, schemas
+from genai_hub.errors import InvalidInput, SpokeAccessDenied
+from genai_hub.idempotency import idempotent_step
+
+WORKFLOW = "tenant-onboarding"
+DETAIL_TYPE = "TenantOnboardingRequested"
+TAG_TENANT, TAG_COST_CENTER, TAG_MODEL, TAG_MANAGED = (
+    "genai-hub:tenant-id", "genai-hub:cost-center", "genai-hub:model-id", "genai-hub:managed-by",
+)
+DEFAULT_THRESHOLDS = {"yellow": 0.8, "orange": 0.9}
+_TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,38}[a-z0-9]$")
+
+
+# --- validation and rejection ---------------------------------------------------------------
+
+def validate_request(event: dict) -> dict:
+    """The event's detail, checked against its schema and with defaults filled in."""
+    if not isinstance(event, dict) or event.get("detail-type") != DETAIL_TYPE:
+        raise InvalidInput(f"$.detail-type: expected {DETAIL_TYPE!r}", field="$.detail-type")
+    tenant = schemas.validate_detail(DETAIL_TYPE, event.get("detail"))
+    thresholds = {**DEFAULT_THRESHOLDS, **tenant["budget"].get("thresholds", {})}
+    if thresholds["yellow"] > thresholds["orange"]:
+        raise InvalidInput("$.budget.thresholds: yellow must not be above orange", field="$.budget.thresholds")
+    tenant["budget"]["thresholds"] = thresholds
+    return tenant
+
+
+def _error_message(error: dict) -> tuple[str, str]:
+    """(error name, message) from a Step Functions Catch output {Error, Cause}."""
+    name = error.get("Error", "States.Runtime")
+    cause = error.get("Cause") or ""
+    try:
+        message = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        message = cause
+    return name, str(message)[:1000]
+
+
+@idempotent_step
+def record_rejection(step: dict) -> dict:
+    """Audit a rejected onboarding event and return the WorkflowInputRejected detail."""
+    event, execution = step.get("event") or {}, step["context"]["execution"]
+    name, message = _error_message(step["error"])
+    field = message.split(":", 1)[0] if message.startswith("$") else "$"
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    tenant_id = detail.get("tenant_id")
+    stream = audit.tenant_stream(tenant_id) if isinstance(tenant_id, str) and _TENANT_ID.match(tenant_id) else f"rejected#{WORKFLOW}"
+    actor = detail.get("requested_by") if isinstance(detail.get("requested_by"), str) else "unknown"
+    audit.append(
+        stream, action="RejectInput", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
+        actor=actor[:256], detail={"error": name, "field": field, "reason": message, "event_id": str(event.get("id", ""))},
+    )
+    return {
+        "workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
+        "field": field, "reason": message, "execution": execution,
+    }
+
+
+# --- creating steps ---------------------------------------------------------------------------
+
+def _audit(tenant: dict, step: dict, action: str, outcome: str = "SUCCEEDED", **detail) -> None:
+    audit.append(
+        audit.tenant_stream(tenant["tenant_id"]), action=action, outcome=outcome, workflow=WORKFLOW,
+        execution=step["context"]["execution"], actor=tenant["requested_by"], detail=detail,
+    )
+
+
+@idempotent_step
+def register_tenant(step: dict) -> dict:
+    tenant = step["tenant"]
+    registry.put_tenant_pending(tenant, step["context"]["execution"])
+    _audit(tenant, step, "RegisterTenant", status="PENDING", residency=tenant["data_residency"],
+           cost_center=tenant["cost_center"], spoke_account_id=tenant["spoke"]["account_id"])
+    return {"status": "PENDING"}
+
+
+def profile_name(tenant_id: str, model_id: str) -> str:
+    """A valid, deterministic application-profile name ([0-9a-zA-Z][ _-]?)+, at most 64 characters."""
+    slug = re.sub(r"[^0-9a-zA-Z]+", "-", f"{tenant_id}-{model_id}").strip("-")
+    if len(slug) > 64:
+        digest = hashlib.sha256(slug.encode()).hexdigest()[:8]
+        slug = slug[:55].rstrip("-") + "-" + digest
+    return slug
+
+
+def _bedrock(region: str):
+    return aws.client("bedrock", region=region)
+
+
+def _system_profile_ids(bedrock) -> set[str]:
+    ids, kwargs = set(), {"typeEquals": "SYSTEM_DEFINED", "maxResults": 1000}
+    while True:
+        page = bedrock.list_inference_profiles(**kwargs)
+        ids.update(p["inferenceProfileId"] for p in page.get("inferenceProfileSummaries", []))
+        if not page.get("nextToken"):
+            return ids
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _application_profiles(bedrock) -> dict[str, dict]:
+    """Application profiles of this account and Region, by name."""
+    found, kwargs = {}, {"typeEquals": "APPLICATION", "maxResults": 1000}
+    while True:
+        page = bedrock.list_inference_profiles(**kwargs)
+        for summary in page.get("inferenceProfileSummaries", []):
+            found[summary["inferenceProfileName"]] = summary
+        if not page.get("nextToken"):
+            return found
+        kwargs["nextToken"] = page["nextToken"]
+
+
+@idempotent_step
+def create_tenant_profiles(step: dict) -> dict:
+    """One application inference profile per default model, copied from a residency-safe profile."""
+    tenant, execution = step["tenant"], step["context"]["execution"]
+    region = residency.home_region(tenant["data_residency"])
+    bedrock = _bedrock(region)
+    system_ids = _system_profile_ids(bedrock)
+    # Resolve every model first: a model without a residency-safe profile creates nothing at all.
+    sources = {
+        model: residency.choose_source_profile(model, tenant["data_residency"], tenant["allow_global_inference"], system_ids)
+        for model in tenant["default_models"]
+    }
+    existing = _application_profiles(bedrock)
+    profiles = []
+    for model, source_id in sources.items():
+        residency.assert_within_residency(source_id, tenant["data_residency"], tenant["allow_global_inference"])
+        name = profile_name(tenant["tenant_id"], model)
+        if name in existing:  # created by an earlier attempt of this onboarding
+            arn = existing[name]["inferenceProfileArn"]
+        else:
+            source_arn = bedrock.get_inference_profile(inferenceProfileIdentifier=source_id)["inferenceProfileArn"]
+            arn = bedrock.create_inference_profile(
+                inferenceProfileName=name,
+                description=f"GenAI Hub tenant {tenant['tenant_id']}: {model}",
+                clientRequestToken=hashlib.sha256(f"{execution}|{name}".encode()).hexdigest()[:64],
+                modelSource={"copyFrom": source_arn},
+                tags=[
+                    {"key": TAG_TENANT, "value": tenant["tenant_id"]},
+                    {"key": TAG_COST_CENTER, "value": tenant["cost_center"]},
+                    {"key": TAG_MODEL, "value": model},
+                    {"key": TAG_MANAGED, "value": "genai-hub"},
+                ],
+            )["inferenceProfileArn"]
+        profiles.append({"model_id": model, "profile_arn": arn, "source_profile_id": source_id, "region": region})
+    registry.put_items([
+        {"pk": registry.tenant_pk(tenant["tenant_id"]), "sk": f"PROFILE#{p['model_id']}", "kind": "profile", **p}
+        for p in profiles
+    ])
+    _audit(tenant, step, "CreateInferenceProfiles", profiles=[
+        {"model_id": p["model_id"], "source": p["source_profile_id"], "arn": p["profile_arn"]} for p in profiles
+    ])
+    return {"profiles": profiles, "region": region}
+
+
+def _spoke_credentials(tenant: dict, session: str) -> dict:
+    role_arn = f"arn:aws:iam::{tenant['spoke']['account_id']}:role/{config.provisioning_role_name()}"
+    try:
+        return aws.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=session[:64], ExternalId=tenant["spoke"]["external_id"], DurationSeconds=900,
+        )["Credentials"]
+    except Exception as exc:
+        if aws.error_code(exc) in ("AccessDenied", "AccessDeniedException", "NoSuchEntity"):
+            raise SpokeAccessDenied(
+                f"cannot assume {role_arn}: deploy spokes/tenant.yaml in account {tenant['spoke']['account_id']} "
+                f"with this hub's account and the tenant's ExternalId ({aws.error_code(exc)})"
+            ) from None
+        raise
+
+
+def invoke_policy(profiles: list[dict]) -> dict:
+    """Least-privilege policy of the tenant's invoke role: its own profiles and their models only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InvokeOwnApplicationInferenceProfiles",
+                "Effect": "Allow",
+                "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"],
+                "Resource": sorted(p["profile_arn"] for p in profiles),
+            },
+            {
+                "Sid": "ModelsBehindTheProfiles",
+                "Effect": "Allow",
+                "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"],
+                "Resource": sorted({f"arn:aws:bedrock:*::foundation-model/{p['model_id']}" for p in profiles}),
+                "Condition": {"StringLike": {"bedrock:InferenceProfileArn": sorted(p["profile_arn"] for p in profiles)}},
+            },
+        ],
+    }
+
+
+@idempotent_step
+def create_spoke_role(step: dict) -> dict:
+    """Through the spoke's provisioning role (ExternalId), create the tenant's invoke role there."""
+    tenant, profiles = step["tenant"], step["profiles"]["profiles"]
+    credentials = _spoke_credentials(tenant, f"onboard-{tenant['tenant_id']}")
+    iam = aws.client("iam", credentials=credentials)
+    role_name = config.tenant_invoke_role_name()
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{tenant['spoke']['account_id']}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    try:
+        role_arn = iam.create_role(
+            RoleName=role_name, Path="/genai-hub/", AssumeRolePolicyDocument=json.dumps(trust),
+            Description="Invokes the GenAI Hub application inference profiles of this tenant",
+            Tags=[{"Key": TAG_TENANT, "Value": tenant["tenant_id"]}, {"Key": TAG_MANAGED, "Value": "genai-hub"}],
+        )["Role"]["Arn"]
+    except Exception as exc:
+        if aws.error_code(exc) != "EntityAlreadyExists":
+            raise
+        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role_name, PolicyName="genai-hub-invoke", PolicyDocument=json.dumps(invoke_policy(profiles)))
+    registry.update_tenant(tenant["tenant_id"], {"invoke_role_arn": role_arn})
+    _audit(tenant, step, "CreateSpokeInvokeRole", role_arn=role_arn, account_id=tenant["spoke"]["account_id"])
+    return {"role_arn": role_arn}
+
+
+@idempotent_step
+def grant_default_models(step: dict) -> dict:
+    """Allowlist grants tenant x model x profile, queryable from either side."""
+    tenant = step["tenant"]
+    granted_at = registry.now()
+    grants = [
+        {
+            "pk": registry.tenant_pk(tenant["tenant_id"]), "sk": f"GRANT#{p['model_id']}", "kind": "grant",
+            "gsi1pk": f"MODEL#{p['model_id']}", "gsi1sk": registry.tenant_pk(tenant["tenant_id"]),
+            "tenant_id": tenant["tenant_id"], "model_id": p["model_id"], "profile_arn": p["profile_arn"],
+            "granted_at": granted_at, "execution": step["context"]["execution"],
+        }
+        for p in step["profiles"]["profiles"]
+    ]
+    registry.put_items(grants)
+    _audit(tenant, step, "GrantModels", models=[g["model_id"] for g in grants])
+    return {"models": [g["model_id"] for g in grants]}
+
+
+@idempotent_step
+def store_budget(step: dict) -> dict:
+    tenant = step["tenant"]
+    budget = tenant["budget"]
+    registry.update_tenant(tenant["tenant_id"], {"budget": {
+        "monthly_limit_usd": str(budget["monthly_limit_usd"]),
+        "thresholds": {k: str(v) for k, v in budget["thresholds"].items()},
+        "on_red": budget["on_red"],
+    }, "budget_level": "GREEN"})
+    _audit(tenant, step, "StoreBudget", monthly_limit_usd=budget["monthly_limit_usd"], thresholds=budget["thresholds"], on_red=budget["on_red"])
+    return {"monthly_limit_usd": budget["monthly_limit_usd"]}
+
+
+@idempotent_step
+def activate_tenant(step: dict) -> dict:
+    """PENDING -> ACTIVE; returns the TenantOnboarded detail."""
+    tenant = step["tenant"]
+    registry.update_tenant(tenant["tenant_id"], {"status": "ACTIVE", "activated_at": registry.now()}, expect_status="PENDING")
+    _audit(tenant, step, "ActivateTenant", status="ACTIVE")
+    return {
+        "tenant_id": tenant["tenant_id"], "data_residency": tenant["data_residency"],
+        "profiles": step["profiles"]["profiles"], "invoke_role_arn": step["spoke_role"]["role_arn"],
+        "execution": step["context"]["execution"],
+    }
+
+
+# --- compensations (reverse order), each tolerating "nothing to undo" ---------------------------
+
+@idempotent_step
+def revoke_tenant_grants(step: dict) -> dict:
+    tenant = step["tenant"]
+    grants = registry.tenant_items(tenant["tenant_id"], "GRANT#")
+    registry.delete_items([{"pk": g["pk"], "sk": g["sk"]} for g in grants])
+    if grants:
+        _audit(tenant, step, "RevokeGrants", outcome="COMPENSATED", models=[g["model_id"] for g in grants])
+    return {"revoked": len(grants)}
+
+
+@idempotent_step
+def delete_spoke_role(step: dict) -> dict:
+    tenant = step["tenant"]
+    try:
+        credentials = _spoke_credentials(tenant, f"undo-{tenant['tenant_id']}")
+    except SpokeAccessDenied:
+        # Without access to the spoke the role cannot have been created: nothing to undo.
+        return {"deleted": False}
+    iam = aws.client("iam", credentials=credentials)
+    role_name = config.tenant_invoke_role_name()
+    deleted = False
+    for call in (lambda: iam.delete_role_policy(RoleName=role_name, PolicyName="genai-hub-invoke"),
+                 lambda: iam.delete_role(RoleName=role_name)):
+        try:
+            call()
+            deleted = True
+        except Exception as exc:
+            if aws.error_code(exc) != "NoSuchEntity":
+                raise
+    if deleted:
+        _audit(tenant, step, "DeleteSpokeInvokeRole", outcome="COMPENSATED", account_id=tenant["spoke"]["account_id"])
+    return {"deleted": deleted}
+
+
+@idempotent_step
+def delete_tenant_profiles(step: dict) -> dict:
+    """Delete the tenant's profiles: those recorded in the registry and any found by name in Bedrock
+    (a profile created just before a crash may not have been recorded)."""
+    tenant = step["tenant"]
+    region = residency.home_region(tenant["data_residency"])
+    bedrock = _bedrock(region)
+    recorded = registry.tenant_items(tenant["tenant_id"], "PROFILE#")
+    names = {profile_name(tenant["tenant_id"], m) for m in tenant["default_models"]}
+    arns = {p["profile_arn"] for p in recorded}
+    arns |= {s["inferenceProfileArn"] for n, s in _application_profiles(bedrock).items() if n in names}
+    for arn in sorted(arns):
+        try:
+            bedrock.delete_inference_profile(inferenceProfileIdentifier=arn)
+        except Exception as exc:
+            if aws.error_code(exc) != "ResourceNotFoundException":
+                raise
+    registry.delete_items([{"pk": p["pk"], "sk": p["sk"]} for p in recorded])
+    if arns:
+        _audit(tenant, step, "DeleteInferenceProfiles", outcome="COMPENSATED", profiles=sorted(arns))
+    return {"deleted": len(arns)}
+
+
+@idempotent_step
+def mark_tenant_failed(step: dict) -> dict:
+    """FAILED with the reason, lock released; returns the TenantOnboardingFailed detail."""
+    tenant, execution = step["tenant"], step["context"]["execution"]
+    name, message = _error_message(step["error"])
+    compensated = not step.get("compensation_failed", False)
+    reason = message if compensated else f"{message} (compensation incomplete: {step.get('compensation_error', {}).get('Error', 'unknown')})"
+    try:
+        registry.update_tenant(tenant["tenant_id"], {"status": "FAILED", "failure_reason": reason, "failure_error": name})
+    except Exception as exc:
+        if aws.error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        registry.put_tenant_pending(tenant, execution)  # failed before registration: record it
+        registry.update_tenant(tenant["tenant_id"], {"status": "FAILED", "failure_reason": reason, "failure_error": name})
+    registry.release_lock(tenant["tenant_id"], execution)
+    _audit(tenant, step, "FailOnboarding", outcome="FAILED", error=name, reason=reason, compensated=compensated)
+    return {"tenant_id": tenant["tenant_id"], "error": name, "reason": reason, "compensated": compensated, "execution": execution}

@@ -1,0 +1,186 @@
+"""The registry table: tenants, their inference profiles, allowlist grants and workflow locks.
+
+Keys: pk `TENANT#<id>` with sk `META` (the tenant), `LOCK` (onboarding lock),
+`PROFILE#<model>` and `GRANT#<model>`. Grants also carry gsi1pk `MODEL#<model>` so a model's
+tenants are one query on the ByModel index, never a scan.
+"""
+from datetime import datetime, timezone
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from genai_hub import aws, config
+from genai_hub.errors import TenantNotFound
+
+_ser, _de = TypeSerializer(), TypeDeserializer()
+BY_MODEL_INDEX = "ByModel"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def to_item(data: dict) -> dict:
+    return {k: _ser.serialize(v) for k, v in data.items() if v is not None}
+
+
+def from_item(item: dict) -> dict:
+    return _plain({k: _de.deserialize(v) for k, v in item.items()})
+
+
+def _plain(value):
+    """DynamoDB numbers come back as Decimal: turn them into int/float for JSON."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _ddb():
+    return aws.client("dynamodb")
+
+
+def put_tenant_pending(tenant: dict, execution: str) -> None:
+    """Register the tenant as PENDING; a tenant that FAILED before may be onboarded again."""
+    _ddb().put_item(
+        TableName=config.registry_table(),
+        Item=to_item({
+            "pk": tenant_pk(tenant["tenant_id"]),
+            "sk": "META",
+            "kind": "tenant",
+            "tenant_id": tenant["tenant_id"],
+            "display_name": tenant["display_name"],
+            "cost_center": tenant["cost_center"],
+            "data_residency": tenant["data_residency"],
+            "allow_global_inference": tenant["allow_global_inference"],
+            "spoke_account_id": tenant["spoke"]["account_id"],
+            "default_models": tenant["default_models"],
+            "status": "PENDING",
+            "execution": execution,
+            "requested_by": tenant["requested_by"],
+            "created_at": now(),
+            "updated_at": now(),
+        }),
+        ConditionExpression="attribute_not_exists(pk) OR #st = :failed OR #ex = :ex",
+        ExpressionAttributeNames={"#st": "status", "#ex": "execution"},
+        ExpressionAttributeValues={":failed": {"S": "FAILED"}, ":ex": {"S": execution}},
+    )
+
+
+def get_tenant(tenant_id: str) -> dict:
+    item = _ddb().get_item(
+        TableName=config.registry_table(), Key=to_item({"pk": tenant_pk(tenant_id), "sk": "META"}), ConsistentRead=True
+    ).get("Item")
+    if not item:
+        raise TenantNotFound(f"no tenant {tenant_id!r} in the registry")
+    return from_item(item)
+
+
+def update_tenant(tenant_id: str, fields: dict, *, expect_status: str | None = None) -> None:
+    fields = {**fields, "updated_at": now()}
+    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    values = {f":v{i}": _ser.serialize(v) for i, v in enumerate(fields.values())}
+    kwargs = {}
+    condition = "attribute_exists(pk)"
+    if expect_status:
+        names["#status"] = "status"
+        values[":expected"] = {"S": expect_status}
+        condition += " AND #status = :expected"
+    _ddb().update_item(
+        TableName=config.registry_table(),
+        Key=to_item({"pk": tenant_pk(tenant_id), "sk": "META"}),
+        UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+        ConditionExpression=condition,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+        **kwargs,
+    )
+
+
+def tenant_items(tenant_id: str, prefix: str) -> list[dict]:
+    items, kwargs = [], {
+        "TableName": config.registry_table(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": tenant_pk(tenant_id)}, ":prefix": {"S": prefix}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = _ddb().query(**kwargs)
+        items.extend(from_item(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def put_items(items: list[dict]) -> None:
+    """Write items in batches of 25 (BatchWriteItem), retrying what DynamoDB leaves unprocessed."""
+    table = config.registry_table()
+    for start in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": to_item(i)}} for i in items[start:start + 25]]
+        _batch_write(table, requests)
+
+
+def delete_items(keys: list[dict]) -> None:
+    table = config.registry_table()
+    for start in range(0, len(keys), 25):
+        requests = [{"DeleteRequest": {"Key": to_item(k)}} for k in keys[start:start + 25]]
+        _batch_write(table, requests)
+
+
+def _batch_write(table: str, requests: list) -> None:
+    pending = {table: requests}
+    while pending:
+        pending = _ddb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def release_lock(tenant_id: str, execution: str) -> bool:
+    """Drop the onboarding lock this execution holds, so that a corrected request can run again."""
+    try:
+        _ddb().delete_item(
+            TableName=config.registry_table(),
+            Key=to_item({"pk": tenant_pk(tenant_id), "sk": "LOCK"}),
+            ConditionExpression="#ex = :ex",
+            ExpressionAttributeNames={"#ex": "execution"},
+            ExpressionAttributeValues={":ex": {"S": execution}},
+        )
+        return True
+    except Exception as exc:
+        if aws.error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def list_tenants() -> list[dict]:
+    tenants = []
+    paginator = _ddb().get_paginator("scan")
+    for page in paginator.paginate(
+        TableName=config.registry_table(),
+        FilterExpression="sk = :meta",
+        ExpressionAttributeValues={":meta": {"S": "META"}},
+    ):
+        tenants.extend(from_item(i) for i in page.get("Items", []))
+    return sorted(tenants, key=lambda t: t["tenant_id"])
+
+
+def model_tenants(model_id: str) -> list[dict]:
+    """The grants of one model, across tenants (ByModel index)."""
+    grants, kwargs = [], {
+        "TableName": config.registry_table(),
+        "IndexName": BY_MODEL_INDEX,
+        "KeyConditionExpression": "gsi1pk = :m",
+        "ExpressionAttributeValues": {":m": {"S": f"MODEL#{model_id}"}},
+    }
+    while True:
+        page = _ddb().query(**kwargs)
+        grants.extend(from_item(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return grants
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
