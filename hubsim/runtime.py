@@ -82,19 +82,18 @@ class ThreadStdout(io.TextIOBase):
         return self._base.fileno()
 
 
-_installed = False
 _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Replace os.environ and sys.stdout by their thread-aware proxies (once per process)."""
-    global _installed
+    """Put the thread-aware proxies in place, again if someone (pytest's capture) replaced them."""
+    if isinstance(os.environ, ThreadEnviron) and isinstance(sys.stdout, ThreadStdout):
+        return
     with _install_lock:
-        if _installed:
-            return
-        os.environ = ThreadEnviron(os.environ)  # noqa: B003 - deliberate, see module docstring
-        sys.stdout = ThreadStdout(sys.stdout)
-        _installed = True
+        if not isinstance(os.environ, ThreadEnviron):
+            os.environ = ThreadEnviron(os.environ)  # noqa: B003 - deliberate, see module docstring
+        if not isinstance(sys.stdout, ThreadStdout):
+            sys.stdout = ThreadStdout(sys.stdout)
 
 
 @contextmanager

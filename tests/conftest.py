@@ -38,3 +38,51 @@ def onboard(hub):
         return hub.wait_for_executions(timeout=120)
 
     return run
+
+
+@pytest.fixture
+def hub_events(hub):
+    """Every event the hub emits on its bus, captured through a rule to an SQS queue (as a subscriber would)."""
+    sqs, events = hub.client("sqs"), hub.client("events")
+    queue_url = sqs.create_queue(QueueName="test-hub-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = hub.outputs["EventBusName"]
+    events.put_rule(Name="test-capture", EventBusName=bus, EventPattern=json.dumps({"source": ["genai.hub"]}))
+    events.put_targets(Rule="test-capture", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    received: list[dict] = []
+
+    def drain(detail_type: str | None = None) -> list[dict]:
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            for m in messages:
+                received.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return [e for e in received if detail_type is None or e["detail-type"] == detail_type]
+
+    return drain
+
+
+def registry_items(hub, tenant_id: str) -> dict:
+    ddb = hub.client("dynamodb")
+    items = ddb.query(
+        TableName=hub.outputs["RegistryTableName"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant_id}"}},
+        ConsistentRead=True,
+    )["Items"]
+    from genai_hub.registry import from_item
+
+    return {i["sk"]["S"]: from_item(i) for i in items}
+
+
+def audit_records(hub, stream: str) -> list[dict]:
+    from genai_hub import audit
+
+    return audit.read_stream(stream, table=hub.outputs["AuditTableName"])
+
+
+def application_profiles(hub, region: str) -> list[dict]:
+    bedrock = hub.client("bedrock", region=region)
+    return bedrock.list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]

@@ -1,24 +1,21 @@
 """Tenant onboarding on the local engine: the real template, ASL and handlers."""
-from conftest import sample
+import json
+
+import pytest
+from conftest import application_profiles, audit_records, registry_items, sample
 
 from genai_hub import audit
+from hubsim import faults
+
+STEPS = ["RegisterTenant", "CreateInferenceProfiles", "CreateSpokeInvokeRole", "GrantModels", "StoreBudget", "ActivateTenant"]
 
 
-def _registry(hub, tenant_id):
-    ddb = hub.client("dynamodb")
-    items = ddb.query(
-        TableName=hub.outputs["RegistryTableName"],
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"TENANT#{tenant_id}"}},
-    )["Items"]
-    return {i["sk"]["S"]: i for i in items}
+def _spoke_roles(hub, account_id: str) -> list[str]:
+    iam = hub.client("iam", account_id=account_id)
+    return [r["RoleName"] for r in iam.list_roles(PathPrefix="/genai-hub/")["Roles"]]
 
 
-def _application_profiles(hub, region):
-    return hub.client("bedrock", region=region).list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
-
-
-def test_happy_path_onboards_tenant_with_residency_profiles_grants_and_audit(hub, onboard):
+def test_happy_path_onboards_tenant_with_residency_profiles_grants_and_audit(hub, onboard, hub_events):
     # Given a tenant with US residency and its spoke deployed
     event = sample("onboarding/acme-retail-us.json")
 
@@ -27,11 +24,12 @@ def test_happy_path_onboards_tenant_with_residency_profiles_grants_and_audit(hub
 
     # Then the execution succeeded and the tenant is ACTIVE with one profile and grant per model
     assert [e["status"] for e in executions] == ["SUCCEEDED"]
-    items = _registry(hub, "acme-retail")
-    assert items["META"]["status"]["S"] == "ACTIVE"
+    items = registry_items(hub, "acme-retail")
+    assert items["META"]["status"] == "ACTIVE"
+    assert items["META"]["budget"] == {"monthly_limit_usd": "5000", "thresholds": {"yellow": "0.75", "orange": "0.9"}, "on_red": "suspend"}
     models = set(event["detail"]["default_models"])
     assert {k.split("#", 1)[1] for k in items if k.startswith("GRANT#")} == models
-    profiles = _application_profiles(hub, "us-east-1")
+    profiles = application_profiles(hub, "us-east-1")
     assert len(profiles) == len(models)
     bedrock = hub.client("bedrock")
     for profile in profiles:
@@ -39,13 +37,213 @@ def test_happy_path_onboards_tenant_with_residency_profiles_grants_and_audit(hub
         assert tags["genai-hub:tenant-id"] == "acme-retail"
         assert tags["genai-hub:cost-center"] == "CC-1042"
         assert all(m["modelArn"].startswith("arn:aws:bedrock:us-") for m in profile["models"])
+    # and the grants are found from the model's side too (ByModel index)
+    ddb = hub.client("dynamodb")
+    by_model = ddb.query(
+        TableName=hub.outputs["RegistryTableName"], IndexName="ByModel", KeyConditionExpression="gsi1pk = :m",
+        ExpressionAttributeValues={":m": {"S": "MODEL#amazon.nova-pro-v1:0"}},
+    )["Items"]
+    assert [i["tenant_id"]["S"] for i in by_model] == ["acme-retail"]
     # and the invoke role exists in the spoke account, scoped to the tenant's profiles
     iam = hub.client("iam", account_id="222222222222")
-    policy = iam.get_role_policy(RoleName="genai-hub-tenant-invoke", PolicyName="genai-hub-invoke")["PolicyDocument"]
+    policy = iam.get_role_policy(RoleName="genai-hub-acme-retail-invoke", PolicyName="genai-hub-invoke")["PolicyDocument"]
     assert sorted(policy["Statement"][0]["Resource"]) == sorted(p["inferenceProfileArn"] for p in profiles)
-    # and every step left an intact audit record
-    records = audit.read_stream("tenant#acme-retail", table=hub.outputs["AuditTableName"])
-    assert [r["action"] for r in records] == [
-        "RegisterTenant", "CreateInferenceProfiles", "CreateSpokeInvokeRole", "GrantModels", "StoreBudget", "ActivateTenant",
-    ]
+    # and every step left an intact audit record, without the ExternalId
+    records = audit_records(hub, "tenant#acme-retail")
+    assert [r["action"] for r in records] == STEPS
     assert audit.verify_chain("tenant#acme-retail", records) is None
+    assert all(event["detail"]["spoke"]["external_id"] not in r["detail"] for r in records)
+    # and TenantOnboarded was emitted with the profiles
+    onboarded = hub_events("TenantOnboarded")
+    assert [e["detail"]["tenant_id"] for e in onboarded] == ["acme-retail"]
+    assert {p["model_id"] for p in onboarded[0]["detail"]["profiles"]} == models
+
+
+def test_three_deliveries_make_one_tenant_one_set_of_profiles_one_chain(hub, onboard, hub_events):
+    # Given the same onboarding event delivered three times (EventBridge is at-least-once)
+    event = sample("onboarding/acme-retail-us.json")
+
+    # When all three deliveries arrive at once
+    executions = onboard(event, deliveries=3)
+
+    # Then three executions ran, but only one went past the tenant lock
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * 3
+    registered = [e for e in executions if any(
+        h.get("stateEnteredEventDetails", {}).get("name") == "Register tenant" for h in hub.history(e["executionArn"]))]
+    assert len(registered) == 1
+    # and there is one tenant, one profile per model, one grant per model, one role, one audit chain
+    models = event["detail"]["default_models"]
+    assert len(application_profiles(hub, "us-east-1")) == len(models)
+    items = registry_items(hub, "acme-retail")
+    assert len([k for k in items if k.startswith("GRANT#")]) == len(models)
+    assert _spoke_roles(hub, "222222222222") == ["genai-hub-acme-retail-invoke"]
+    records = audit_records(hub, "tenant#acme-retail")
+    assert [r["action"] for r in records] == STEPS
+    assert len(hub_events("TenantOnboarded")) == 1
+
+
+def test_transient_lambda_errors_are_retried_and_onboarding_succeeds(hub, onboard):
+    # Given the Lambda service failing twice on profile creation (a transient error)
+    faults.inject("CreateTenantProfilesFunction", error="Lambda.ServiceException", times=2)
+
+    # When the tenant is onboarded
+    executions = onboard(sample("onboarding/acme-retail-us.json"))
+
+    # Then the standard retrier absorbed the errors: one onboarding, one profile per model
+    assert [e["status"] for e in executions] == ["SUCCEEDED"]
+    assert registry_items(hub, "acme-retail")["META"]["status"] == "ACTIVE"
+    assert len(application_profiles(hub, "us-east-1")) == 2
+    assert [r["action"] for r in audit_records(hub, "tenant#acme-retail")] == STEPS
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("function", [
+    "RegisterTenantFunction", "CreateTenantProfilesFunction", "CreateSpokeRoleFunction",
+    "GrantDefaultModelsFunction", "StoreBudgetFunction", "ActivateTenantFunction",
+])
+def test_failure_at_each_step_compensates_everything(hub, onboard, hub_events, function, when):
+    # Given a permanent failure in one provisioning step, before its work or after it (work done, error seen)
+    faults.inject(function, error="ProvisioningFailed", times=None, when=when)
+    event = sample("onboarding/acme-retail-us.json")
+
+    # When the tenant is onboarded
+    executions = onboard(event)
+
+    # Then the execution ends in its failure path after every compensation
+    assert [(e["status"]) for e in executions] == ["FAILED"]
+    description = hub.client("stepfunctions").describe_execution(executionArn=executions[0]["executionArn"])
+    assert description["error"] == "OnboardingFailed"
+    # and nothing is left behind: no profile, no role, no grant, no lock
+    assert application_profiles(hub, "us-east-1") == []
+    assert _spoke_roles(hub, "222222222222") == []
+    items = registry_items(hub, "acme-retail")
+    assert not [k for k in items if k.startswith(("GRANT#", "PROFILE#"))]
+    assert "LOCK" not in items
+    # and the tenant is FAILED with the reason, audited, and TenantOnboardingFailed was emitted
+    assert items["META"]["status"] == "FAILED"
+    assert items["META"]["failure_error"] == "ProvisioningFailed"
+    assert function in items["META"]["failure_reason"]
+    records = audit_records(hub, "tenant#acme-retail")
+    assert records[-1]["action"] == "FailOnboarding" and records[-1]["outcome"] == "FAILED"
+    assert audit.verify_chain("tenant#acme-retail", records) is None
+    failed = hub_events("TenantOnboardingFailed")
+    assert [(e["detail"]["tenant_id"], e["detail"]["compensated"]) for e in failed] == [("acme-retail", True)]
+
+
+def test_failed_onboarding_can_be_retried_after_the_cause_is_fixed(hub, onboard):
+    # Given an onboarding that failed because the spoke was deployed with another ExternalId
+    event = sample("onboarding/acme-retail-us.json")
+    onboard(event, spoke_external_id="some-other-external-id")
+    assert registry_items(hub, "acme-retail")["META"]["status"] == "FAILED"
+
+    # When the spoke is fixed and the request is sent again
+    hub.client("cloudformation", account_id="222222222222").delete_stack(StackName="genai-hub-tenant-spoke")
+    hub.spokes.pop("222222222222")
+    executions = onboard(event)
+
+    # Then the second onboarding runs (the lock was released) and succeeds
+    assert [e["status"] for e in executions] == ["FAILED", "SUCCEEDED"]
+    assert registry_items(hub, "acme-retail")["META"]["status"] == "ACTIVE"
+    actions = [r["action"] for r in audit_records(hub, "tenant#acme-retail")]
+    assert actions.count("FailOnboarding") == 1 and actions[-1] == "ActivateTenant"
+
+
+def test_wrong_external_id_is_denied_and_nothing_is_created(hub, onboard):
+    # Given a spoke whose provisioning role requires another ExternalId than the request carries
+    event = sample("onboarding/wrong-external-id.json")
+
+    # When the tenant is onboarded
+    onboard(event, spoke_external_id=event["spoke_external_id"])
+
+    # Then the spoke role was refused: FAILED with SpokeAccessDenied, no profiles left
+    meta = registry_items(hub, "kyoto-games")["META"]
+    assert (meta["status"], meta["failure_error"]) == ("FAILED", "SpokeAccessDenied")
+    assert "ExternalId" in meta["failure_reason"]
+    assert application_profiles(hub, "ap-northeast-1") == []
+
+
+def test_eu_residency_never_gets_us_or_global_profiles(hub, onboard):
+    # Given an EU tenant whose models also exist as us. and global. profiles
+    event = sample("onboarding/bavaria-bank-eu.json")
+    assert event["detail"].get("allow_global_inference", False) is False
+
+    # When it is onboarded
+    executions = onboard(event)
+
+    # Then its profiles are created in the EU home Region, copied from eu. profiles only
+    assert [e["status"] for e in executions] == ["SUCCEEDED"]
+    items = registry_items(hub, "bavaria-bank")
+    sources = [items[k]["source_profile_id"] for k in items if k.startswith("PROFILE#")]
+    assert sources and all(s.startswith("eu.") for s in sources)
+    profiles = application_profiles(hub, "eu-central-1")
+    assert len(profiles) == 2
+    for profile in profiles:
+        regions = {m["modelArn"].split(":")[3] for m in profile["models"]}
+        assert regions and all(r.startswith("eu-") for r in regions), regions
+    assert application_profiles(hub, "us-east-1") == []
+
+
+def test_model_without_profile_in_residency_fails_before_creating_any_profile(hub, onboard):
+    # Given an EU tenant asking for a model that only has a us. profile
+    event = sample("onboarding/eu-tenant-us-only-model.json")
+
+    # When it is onboarded
+    onboard(event)
+
+    # Then no profile was created at all, and the failure names the model
+    meta = registry_items(hub, "lyon-insurance")["META"]
+    assert (meta["status"], meta["failure_error"]) == ("FAILED", "NoProfileForResidency")
+    assert "meta.llama3-1-70b-instruct-v1:0" in meta["failure_reason"]
+    assert application_profiles(hub, "eu-central-1") == []
+
+
+def _mutate(path: str, value):
+    def apply(detail):
+        *parents, leaf = path.split(".")
+        node = detail
+        for p in parents:
+            node = node[p]
+        if value is KeyError:
+            del node[leaf]
+        else:
+            node[leaf] = value
+        return detail
+    return apply
+
+
+INVALID = [
+    ("tenant_id", KeyError, "$.tenant_id"),
+    ("tenant_id", "Acme Retail!", "$.tenant_id"),
+    ("data_residency", "mars", "$.data_residency"),
+    ("spoke.account_id", "12345", "$.spoke.account_id"),
+    ("default_models", [], "$.default_models"),
+    ("budget.monthly_limit_usd", -5, "$.budget.monthly_limit_usd"),
+    ("budget.thresholds", {"yellow": 0.95, "orange": 0.5}, "$.budget.thresholds"),
+    ("cost_center", 42, "$.cost_center"),
+    ("unexpected_field", "x", "$"),
+]
+
+
+@pytest.mark.parametrize("path,value,field", INVALID, ids=[f"{p}={v!r}"[:40] for p, v, _ in INVALID])
+def test_invalid_event_is_rejected_with_the_field_named_and_audited(hub, onboard, hub_events, path, value, field):
+    # Given an onboarding event with one bad field
+    event = sample("onboarding/acme-retail-us.json")
+    event["detail"] = _mutate(path, value)(event["detail"])
+
+    # When it arrives
+    executions = onboard(event, deploy_spoke=False)
+
+    # Then the execution is rejected, the rejection names the field, and nothing was registered
+    description = hub.client("stepfunctions").describe_execution(executionArn=executions[0]["executionArn"])
+    assert (description["status"], description["error"]) == ("FAILED", "InputRejected")
+    rejected = hub_events("WorkflowInputRejected")
+    assert len(rejected) == 1
+    assert rejected[0]["detail"]["field"] == field
+    assert field in rejected[0]["detail"]["reason"]
+    tenant_id = event["detail"].get("tenant_id")
+    stream = "tenant#acme-retail" if tenant_id == "acme-retail" else "rejected#tenant-onboarding"
+    assert "META" not in registry_items(hub, "acme-retail")
+    # and the rejection is audited on the tenant's stream (or the rejections stream for a bad id)
+    records = audit_records(hub, stream)
+    assert [(r["action"], r["outcome"]) for r in records] == [("RejectInput", "REJECTED")]
+    assert json.loads(records[0]["detail"])["field"] == field

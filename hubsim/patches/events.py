@@ -88,7 +88,7 @@ def send_to_targets(self, original_event, transform_input=True):
     if others:
         rest = copy.copy(self)
         rest.targets = others
-        _original(rest, _aws_shaped(original_event), transform_input)
+        _original(rest, original_event, transform_input)  # moto's own targets use its own shape
 
 
 def _json_path(event: dict, path: str):

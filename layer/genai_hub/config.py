@@ -38,5 +38,6 @@ def provisioning_role_name() -> str:
     return os.environ.get("SPOKE_PROVISIONING_ROLE_NAME", "genai-hub-provisioning")
 
 
-def tenant_invoke_role_name() -> str:
-    return os.environ.get("TENANT_INVOKE_ROLE_NAME", "genai-hub-tenant-invoke")
+def tenant_invoke_role_name(tenant_id: str) -> str:
+    """The tenant's invoke role in its spoke account; per tenant, since tenants may share an account."""
+    return f"genai-hub-{tenant_id}-invoke"

@@ -207,7 +207,7 @@ def create_spoke_role(step: dict) -> dict:
     tenant, profiles = step["tenant"], step["profiles"]["profiles"]
     credentials = _spoke_credentials(tenant, f"onboard-{tenant['tenant_id']}")
     iam = aws.client("iam", credentials=credentials)
-    role_name = config.tenant_invoke_role_name()
+    role_name = config.tenant_invoke_role_name(tenant["tenant_id"])
     trust = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{tenant['spoke']['account_id']}:root"}, "Action": "sts:AssumeRole"}],
@@ -294,7 +294,7 @@ def delete_spoke_role(step: dict) -> dict:
         # Without access to the spoke the role cannot have been created: nothing to undo.
         return {"deleted": False}
     iam = aws.client("iam", credentials=credentials)
-    role_name = config.tenant_invoke_role_name()
+    role_name = config.tenant_invoke_role_name(tenant["tenant_id"])
     deleted = False
     for call in (lambda: iam.delete_role_policy(RoleName=role_name, PolicyName="genai-hub-invoke"),
                  lambda: iam.delete_role(RoleName=role_name)):
