@@ -1,0 +1,58 @@
+"""Every event schema is valid, every sample event matches its schema, every emitted detail matches too."""
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from genai_hub import schemas
+from genai_hub.errors import InvalidInput
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = sorted((ROOT / "events").rglob("*.json"))
+DESIGN_EVENTS = ["TenantOnboardingRequested", "TenantOnboarded", "TenantOnboardingFailed", "WorkflowInputRejected"]
+
+
+def test_top_level_schemas_folder_is_the_packaged_one():
+    # schemas/ (layout) and the package the Lambdas ship are the same files: one source of truth
+    assert (ROOT / "schemas").resolve() == Path(schemas.__file__).parent.resolve()
+
+
+@pytest.mark.parametrize("detail_type", schemas.event_detail_types())
+def test_schema_is_a_valid_draft_2020_12_schema(detail_type):
+    Draft202012Validator.check_schema(json.loads(schemas.event_schema_path(detail_type).read_text()))
+
+
+def test_every_event_of_this_workflow_has_a_schema():
+    assert set(DESIGN_EVENTS) <= set(schemas.event_detail_types())
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[str(p.relative_to(ROOT)) for p in SAMPLES])
+def test_sample_event_matches_its_schema_unless_it_is_meant_to_be_rejected(path):
+    sample = json.loads(path.read_text())
+    assert sample["source"] == "genai.hub"
+    if sample.get("expect", {}).get("rejected"):
+        with pytest.raises(InvalidInput) as raised:
+            schemas.validate_detail(sample["detail-type"], sample["detail"])
+        assert raised.value.field == sample["expect"]["field"]
+    else:
+        schemas.validate_detail(sample["detail-type"], sample["detail"])
+
+
+def test_defaults_are_filled_in():
+    detail = json.loads((ROOT / "events/onboarding/bavaria-bank-eu.json").read_text())["detail"]
+    validated = schemas.validate_detail("TenantOnboardingRequested", detail)
+    assert validated["allow_global_inference"] is False
+    assert "allow_global_inference" not in detail  # the caller's dict is not modified
+
+
+def test_emitted_details_match_their_schemas(hub, onboard, hub_events):
+    from conftest import sample
+
+    onboard(sample("onboarding/acme-retail-us.json"))
+    onboard(sample("onboarding/invalid-residency.json"), deploy_spoke=False)
+    onboard(sample("onboarding/eu-tenant-us-only-model.json"))
+    emitted = [e for e in hub_events() if not e["detail-type"].endswith("Requested")]  # what the hub wrote
+    assert {e["detail-type"] for e in emitted} == {"TenantOnboarded", "WorkflowInputRejected", "TenantOnboardingFailed"}
+    for event in emitted:
+        schemas.validate_detail(event["detail-type"], event["detail"])
