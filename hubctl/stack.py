@@ -30,7 +30,8 @@ class Hub:
 
 
 def session_for(endpoint_url: str | None, region: str | None) -> boto3.session.Session:
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    # Explicit --region, else what boto3 resolves (AWS_REGION, ~/.aws/config), else us-east-1.
+    region = region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or "us-east-1"
     if endpoint_url:
         # A local endpoint accepts any credentials; don't make a new user configure some.
         session = boto3.session.Session(region_name=region)

@@ -25,6 +25,21 @@ REGION = "us-east-1"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
+# Services the hub and the engine call. moto loads each one's botocore model on first use, and a
+# burst of concurrent first uses would each load it (a directory scan of botocore's data).
+SERVICES = ("bedrock", "bedrock-runtime", "cloudformation", "cloudwatch", "dynamodb", "events", "iam",
+            "lambda", "logs", "s3", "sqs", "stepfunctions", "sts")
+
+
+def _warm_service_models() -> None:
+    from moto.core.routing import get_service_router
+    from moto.core.utils import get_service_model
+
+    for service in SERVICES:
+        get_service_model(service)
+        get_service_router(service)
+
+
 class EngineError(RuntimeError):
     """The emulation itself failed (as opposed to a workflow failing)."""
 
@@ -44,6 +59,7 @@ class LocalHub:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         patches.apply_all()
+        _warm_service_models()
         faults.clear()
         if deploy_hub:
             self.deploy_hub()
@@ -118,7 +134,10 @@ class LocalHub:
         return sorted(found, key=lambda e: e["startDate"])
 
     def wait_for_executions(self, timeout: float = 120, raise_on_timeout: bool = True, poll: float = 0.05) -> list[dict]:
-        """Wait until no execution is RUNNING; every wait loop has a deadline."""
+        """Wait until no execution is RUNNING; every wait loop has a deadline.
+
+        The poll interval grows (up to 1 s): listing hundreds of executions costs the very CPU
+        the executions need."""
         deadline = time.monotonic() + timeout
         while True:
             executions = self.executions() if self.outputs else []
@@ -130,6 +149,7 @@ class LocalHub:
                     raise EngineError(f"{len(running)} executions still RUNNING after {timeout}s: {running[0]['executionArn']}")
                 return executions
             time.sleep(poll)
+            poll = min(poll * 1.5, 1.0)
 
     def history(self, execution_arn: str) -> list[dict]:
         sfn = self.client("stepfunctions")

@@ -137,9 +137,6 @@ def rendezvous(monkeypatch):
 def test_lambda_runs_deployed_handler_in_process(engine, rendezvous):
     role = _lambda_role(engine)
     _create_function(engine, "seam-adder", "app.handler", "acme", role)
-    # This function's log group exists beforehand (as when a template declares it);
-    # see the xfail test below for one that does not.
-    engine.client("logs").create_log_group(logGroupName="/aws/lambda/seam-adder")
 
     # The deployed handler runs: its result is computed from the event and its environment
     response, payload = _invoke("seam-adder", {"a": 2, "b": 40})
@@ -184,12 +181,7 @@ def test_lambda_runs_deployed_handler_in_process(engine, rendezvous):
     assert "TENANT" not in os.environ
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="hubsim.patches.lambda_runtime.invoke_in_process never creates /aws/lambda/<name> (moto's "
-           "_invoke_lambda did, with logs_backend.ensure_log_group); save_logs then fails and is swallowed",
-)
-def test_lambda_output_reaches_cloudwatch_logs_without_a_declared_log_group(engine):
+def test_lambda_output_reaches_cloudwatch_logs_without_a_declared_log_group(engine, rendezvous):
     _create_function(engine, "seam-undeclared-logs", "app.handler", "acme", _lambda_role(engine))
     _invoke("seam-undeclared-logs", {"a": 1, "b": 1})
     groups = [g["logGroupName"] for g in engine.client("logs").describe_log_groups()["logGroups"]]
@@ -342,11 +334,6 @@ def test_event_rule_starts_state_machine_with_iso_time(engine, tmp_path):
         assert "ingestion-time" not in event
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="hubsim.patches.events._dead_letter calls queue.backend.send_message, and moto's sqs Queue has no "
-           "`backend` attribute: PutEvents itself fails instead of the event reaching the DLQ",
-)
 def test_event_target_that_cannot_start_sends_the_event_to_its_dead_letter_queue(engine, tmp_path):
     outputs = deploy.deploy(_template(tmp_path, EVENTS_TEMPLATE), "seam-dlq")
     events = engine.client("events")

@@ -247,3 +247,26 @@ def test_invalid_event_is_rejected_with_the_field_named_and_audited(hub, onboard
     records = audit_records(hub, stream)
     assert [(r["action"], r["outcome"]) for r in records] == [("RejectInput", "REJECTED")]
     assert json.loads(records[0]["detail"])["field"] == field
+
+
+def test_a_failed_compensation_fails_loudly_and_says_what_is_left(hub, onboard, hub_events):
+    # Given a failure after the profiles exist, and a compensation that cannot delete them
+    faults.inject("GrantDefaultModelsFunction", error="ProvisioningFailed", times=None)
+    faults.inject("DeleteTenantProfilesFunction", error="BedrockUnavailable", times=None)
+
+    # When the tenant is onboarded
+    executions = onboard(sample("onboarding/acme-retail-us.json"))
+
+    # Then the execution fails as CompensationFailed (the alarm's signal), never as a quiet success
+    description = hub.client("stepfunctions").describe_execution(executionArn=executions[0]["executionArn"])
+    assert (description["status"], description["error"]) == ("FAILED", "CompensationFailed")
+    # and the tenant is FAILED with what went wrong, the event says it is not compensated, the audit too
+    meta = registry_items(hub, "acme-retail")["META"]
+    assert meta["status"] == "FAILED" and "compensation incomplete: BedrockUnavailable" in meta["failure_reason"]
+    failed = hub_events("TenantOnboardingFailed")
+    assert [e["detail"]["compensated"] for e in failed] == [False]
+    last = audit_records(hub, "tenant#acme-retail")[-1]
+    assert (last["action"], json.loads(last["detail"])["compensated"]) == ("FailOnboarding", False)
+    # and what could be undone was undone: the grants and the spoke role
+    assert not [k for k in registry_items(hub, "acme-retail") if k.startswith("GRANT#")]
+    assert _spoke_roles(hub, "222222222222") == []

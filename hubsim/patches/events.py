@@ -33,6 +33,7 @@ PATCH = Patch(
 
 _original = events_models.Rule.send_to_targets
 delivered: list[dict] = []  # (rule, target, execution) of every delivery, for the engine's report
+undelivered: list[dict] = []  # (rule, target, error) of every failed delivery
 
 
 def _iso(value) -> str:
@@ -48,13 +49,15 @@ def _aws_shaped(event: dict) -> dict:
     return shaped
 
 
-def _dead_letter(target: dict, event: dict, error: Exception) -> None:
+def _dead_letter(rule: str, target: dict, event: dict, error: Exception) -> None:
+    """EventBridge keeps PutEvents successful whatever happens to a target: the event goes to the
+    target's DLQ when it has one, and is otherwise dropped (recorded here for the engine's report)."""
+    undelivered.append({"rule": rule, "target": target["Arn"], "error": f"{type(error).__name__}: {error}"})
     dlq_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
     if not dlq_arn:
-        raise error
+        return
     arn = parse_arn(dlq_arn)
-    queue = sqs_backends[arn.account][arn.region].get_queue(arn.resource_id)
-    queue.backend.send_message(
+    sqs_backends[arn.account][arn.region].send_message(
         arn.resource_id,
         json.dumps(event),
         message_attributes={
@@ -84,7 +87,7 @@ def send_to_targets(self, original_event, transform_input=True):
             execution = get_backend(arn.account, arn.region).start_execution(target["Arn"], execution_input=payload)
             delivered.append({"rule": self.name, "target": target["Arn"], "execution": execution.execution_arn})
         except Exception as error:
-            _dead_letter(target, event, error)
+            _dead_letter(self.name, target, event, error)
     if others:
         rest = copy.copy(self)
         rest.targets = others

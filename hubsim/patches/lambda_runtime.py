@@ -58,7 +58,7 @@ class LambdaContext:
 
 
 def _code_dir(fn) -> Path:
-    digest = hashlib.sha256(fn.code_bytes).hexdigest()
+    digest = fn.code_sha_256.replace("/", "_").replace("+", "-").rstrip("=") or hashlib.sha256(fn.code_bytes).hexdigest()
     target = _CODE_ROOT / digest
     if not target.exists():
         staging = _CODE_ROOT / f".{digest}.{uuid.uuid4().hex}"
@@ -73,8 +73,11 @@ def _code_dir(fn) -> Path:
 
 def load_handler(fn):
     module_name, _, attr = fn.handler.rpartition(".")
+    key = (fn.code_sha_256, module_name)
+    module = _modules.get(key)
+    if module is not None:  # warm start
+        return getattr(module, attr)
     code_dir = _code_dir(fn)
-    key = (str(code_dir), module_name)
     with _load_lock:
         module = _modules.get(key)
         if module is None:
@@ -127,10 +130,9 @@ def invoke_in_process(self, event=None):
     handler_seconds[self.function_name] = handler_seconds.get(self.function_name, 0.0) + elapsed
     invocations[self.function_name] = invocations.get(self.function_name, 0) + 1
     output = log.getvalue()
-    try:
-        self.save_logs(output or "(no output)")
-    except Exception:  # logging must never fail an invocation
-        pass
+    # moto's docker runner created the log group; Lambda does too, on first invocation.
+    self.logs_backend.ensure_log_group(self.logs_group_name)
+    self.save_logs(output or "(no output)")
     return payload, errored, output
 
 

@@ -15,16 +15,43 @@ Three moto behaviours are replaced:
 3. `BaseExecutionWorkerCommunication._reflect_execution_status` keeps datetimes from SDK results
    and `$$` context values in the output, so DescribeExecution raises "Object of type datetime is
    not JSON serializable". The replacement stores the output JSON-safe (ISO-8601 strings).
+
+And two costs moto pays on every execution, which made 200 concurrent executions CPU-bound:
+
+4. `ExecutionWorker._get_evaluation_entrypoint` parses the ASL with ANTLR for every execution
+   (about 70 ms for the onboarding machine). The replacement parses a definition once and gives
+   each execution its own deep copy of the program (about 5 ms): components that keep run state
+   (Parallel branches, Map iterations) are never shared between executions.
+5. `boto_client_for` (imported by every service integration) builds a new boto3 client for every
+   Task, from boto3's shared default session, which is not thread-safe: under 200 concurrent
+   executions some Tasks failed with an empty `DynamoDB.AmazonDynamoDBException`. The replacement
+   builds one client per (service, Region) under a lock and reuses it (clients are thread-safe;
+   moto's version ignores the state's credentials anyway).
+
+6. `Timeout._eval_body` (TimeoutSeconds of a state) measures wall time on a CPU the emulation
+   shares with every other execution: 200 concurrent executions on two cores starve a Task's
+   thread past its 30 s timeout, and moto reports that as the service's error (an empty
+   `DynamoDB.AmazonDynamoDBException`). Timeouts are a promise about the remote service, not
+   about this process's scheduler, so they are stretched by `timeout_scale`
+   (HUBSIM_TIMEOUT_SCALE, default 10; tests of timeouts set 1).
 """
+import copy
 import datetime
 import json
 import logging
+import os
 import re
+import sys
+import threading
 import uuid
 
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions.parser import models as parser_models
+from moto.stepfunctions.parser.asl.component.common.timeouts import timeout as timeout_components
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils import boto_client as parser_boto_client
 from moto.stepfunctions.parser.backend import execution as parser_execution
+from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.responses import get_backend
 
 from hubsim.patches import Patch
@@ -110,9 +137,55 @@ def _reflect_execution_status(self):
         self.execution.output = _json_safe(self.execution.output)
 
 
+timeout_scale = float(os.environ.get("HUBSIM_TIMEOUT_SCALE", "10"))
+
+
+def _timeout_eval_body(self, env) -> None:
+    env.stack.append(self._eval_seconds(env=env) * timeout_scale)
+
+
+_programs: dict[str, object] = {}
+_programs_lock = threading.Lock()
+
+
+def _get_evaluation_entrypoint(self):
+    definition = self._evaluation_details.state_machine_details.definition
+    program = _programs.get(definition)
+    if program is None:
+        with _programs_lock:  # concurrent first executions parse once, not once each
+            program = _programs.get(definition)
+            if program is None:
+                program = _programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+    return copy.deepcopy(program)
+
+
+_clients: dict[tuple[str, str], object] = {}
+_clients_lock = threading.Lock()
+
+
+def boto_client_for(region: str, service: str, state_credentials=None):
+    key = (region, service)
+    client = _clients.get(key)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = _originals["boto_client_for"](region=region, service=service)
+    return client
+
+
 def apply() -> None:
     if _originals:
         return
+    _originals["boto_client_for"] = parser_boto_client.boto_client_for
+    execution_worker.ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint
+    timeout_components.Timeout._eval_body = _timeout_eval_body
+    # Every module of the interpreter that imported boto_client_for by name gets the cached one,
+    # and modules imported later take it from its home module.
+    parser_boto_client.boto_client_for = boto_client_for
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is _originals["boto_client_for"]:
+            module.boto_client_for = boto_client_for
     _originals["start_execution"] = parser_models.StepFunctionsParserBackend.start_execution
     _originals["reflect"] = parser_execution.BaseExecutionWorkerCommunication._reflect_execution_status
     sfn_models.StateMachine.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)

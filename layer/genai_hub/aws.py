@@ -38,8 +38,9 @@ def client(service: str, region: str | None = None, credentials: dict | None = N
                     aws_secret_access_key=credentials["SecretAccessKey"],
                     aws_session_token=credentials["SessionToken"],
                 )
-                # Assumed-role clients are short-lived: build them outside the shared session cache.
-                return boto3.session.Session().client(service, **kwargs)
+                # Assumed-role clients are short-lived: not cached, but built from the shared session
+                # (a new Session re-reads botocore's data files: tens of milliseconds).
+                return _session().client(service, **kwargs)
             _clients[key] = _session().client(service, **kwargs)
         return _clients[key]
 

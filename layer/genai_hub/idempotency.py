@@ -10,19 +10,27 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from genai_hub import config
+import threading
+
+from genai_hub import aws, config
 
 __all__ = ["idempotent_step", "prepare"]
 
 _STEP_CONFIG = IdempotencyConfig(expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True)
 _stores: dict[str, DynamoDBPersistenceLayer] = {}
+_lock = threading.Lock()
 
 
 def _store() -> DynamoDBPersistenceLayer:
     table = config.idempotency_table()
-    if table not in _stores:
-        _stores[table] = DynamoDBPersistenceLayer(table_name=table)
-    return _stores[table]
+    store = _stores.get(table)
+    if store is None:
+        with _lock:
+            store = _stores.get(table)
+            if store is None:
+                # The shared client: Powertools would otherwise build a new boto3 Session.
+                store = _stores[table] = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
+    return store
 
 
 def prepare(context) -> None:

@@ -1,0 +1,149 @@
+"""`hubctl local up` as an AWS endpoint: boto3, hubctl and the AWS CLI in other processes use it.
+
+One server for the module (deploying the hub takes a few seconds); it is always stopped, SIGTERM
+first, then killed if it does not exit in time.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 60
+STOP_TIMEOUT = 20
+COMMAND_TIMEOUT = 180
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _client_env() -> dict:
+    """Dummy credentials and a Region, never the developer's AWS configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "COLUMNS": "200", "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+class _Output:
+    """Drains a process's output on a thread (a full pipe would block the server); signals the ready line."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            self.lines.append(line)
+            if "ready at" in line:
+                self.ready.set()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hubctl.cli", "local", "up", "--port", str(port)],
+        cwd=ROOT, env=_client_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    output = _Output(process.stdout)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not output.ready.wait(0.2):
+            if process.poll() is not None:
+                pytest.fail(f"hubctl local up exited with {process.returncode} before it was ready:\n{output.text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"hubctl local up not ready after {READY_TIMEOUT}s:\n{output.text()}")
+        endpoint = f"http://127.0.0.1:{port}"
+        assert endpoint in next(line for line in output.lines if "ready at" in line)
+        yield endpoint
+    finally:
+        _stop(process)
+
+
+def _hubctl(endpoint: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hubctl.cli", "--endpoint-url", endpoint, *args],
+        cwd=ROOT, env=_client_env(), capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+    )
+
+
+def _client(service: str, endpoint: str):
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+
+
+def test_stack_outputs_are_served_to_boto3_in_another_process(server):
+    stack = _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    for key in ("EventBusName", "RegistryTableName", "AuditTableName", "OnboardingStateMachineArn"):
+        assert outputs.get(key), f"no output {key}: {sorted(outputs)}"
+    assert outputs["OnboardingStateMachineArn"].startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
+
+
+def test_hubctl_onboards_a_tenant_through_the_endpoint(server):
+    onboarded = _hubctl(server, "onboard", "events/onboarding/acme-retail-us.json", "--wait")
+    assert onboarded.returncode == 0, onboarded.stdout + onboarded.stderr
+    assert "SUCCEEDED" in onboarded.stdout
+
+    shown = _hubctl(server, "tenants", "show", "acme-retail")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "ACTIVE" in shown.stdout
+
+    verified = _hubctl(server, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_aws_cli_lists_the_onboarding_state_machine(server):
+    aws = shutil.which("aws")
+    if aws is None:
+        pytest.skip("no aws CLI on PATH")
+    try:
+        version = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=60, env=_client_env())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"aws CLI does not run: {exc}")
+    if version.returncode != 0:
+        pytest.skip(f"aws --version exited {version.returncode}: {version.stderr.strip()}")
+
+    listed = subprocess.run(
+        [aws, "--endpoint-url", server, "--output", "json", "stepfunctions", "list-state-machines"],
+        capture_output=True, text=True, timeout=COMMAND_TIMEOUT, env=_client_env(),
+    )
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    outputs = _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]["Outputs"]
+    onboarding = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "OnboardingStateMachineArn")
+    assert onboarding in [m["stateMachineArn"] for m in json.loads(listed.stdout)["stateMachines"]]
