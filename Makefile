@@ -1,5 +1,8 @@
 # The front door: every target builds the environment it needs from pinned dependencies.
-PYTHON ?= $(shell command -v python3.12 || command -v python3)
+# Python 3.12 (the Lambda runtime) when there is one that runs (a pyenv shim may exist without
+# the version being active), else any python3 >= 3.11.
+PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
@@ -7,6 +10,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test lint sam-validate local clean
 
 $(BIN)/hubctl: pyproject.toml requirements/runtime.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ not found (3.12 preferred): install it or run make PYTHON=/path/to/python3"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c requirements/runtime.lock -e '.[test]'
@@ -14,6 +18,7 @@ $(BIN)/hubctl: pyproject.toml requirements/runtime.lock
 
 # aws-sam-cli pins an older boto3 than the runtime: it lives in its own environment.
 $(SAM_VENV)/bin/sam: requirements/sam.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ not found: install it or run make PYTHON=/path/to/python3"; exit 1; }
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.lock
@@ -23,11 +28,11 @@ demo: $(BIN)/hubctl
 	$(BIN)/hubctl demo
 
 test: $(BIN)/hubctl $(SAM_VENV)/bin/sam
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/hubctl $(SAM_VENV)/bin/sam
 	$(BIN)/cfn-lint template.yaml spokes/*.yaml
-	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
 local: $(BIN)/hubctl
 	$(BIN)/hubctl local up

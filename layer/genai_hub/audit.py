@@ -117,19 +117,14 @@ def append(
 
 
 def read_stream(stream: str, table: str | None = None) -> list[dict]:
-    records, kwargs = [], {
-        "TableName": table or config.audit_table(),
-        "KeyConditionExpression": "#s = :s",
-        "ExpressionAttributeNames": {"#s": "stream"},
-        "ExpressionAttributeValues": {":s": {"S": stream}},
-        "ConsistentRead": True,
-    }
-    while True:
-        page = aws.client("dynamodb").query(**kwargs)
-        records.extend(_from_item(i) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return records
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    pages = aws.client("dynamodb").get_paginator("query").paginate(
+        TableName=table or config.audit_table(),
+        KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "stream"},
+        ExpressionAttributeValues={":s": {"S": stream}},
+        ConsistentRead=True,
+    )
+    return [_from_item(i) for page in pages for i in page.get("Items", [])]
 
 
 def read_all(table: str, dynamodb=None) -> dict[str, list[dict]]:

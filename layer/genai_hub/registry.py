@@ -2,7 +2,7 @@
 
 Keys: pk `TENANT#<id>` with sk `META` (the tenant), `LOCK` (onboarding lock),
 `PROFILE#<model>` and `GRANT#<model>`. Grants also carry gsi1pk `MODEL#<model>` so a model's
-tenants are one query on the ByModel index, never a scan.
+tenants are one query on the ByModel index, never a scan (retirement will need it).
 """
 from datetime import datetime, timezone
 
@@ -12,7 +12,6 @@ from genai_hub import aws, config
 from genai_hub.errors import TenantNotFound
 
 _ser, _de = TypeSerializer(), TypeDeserializer()
-BY_MODEL_INDEX = "ByModel"
 
 
 def now() -> str:
@@ -88,7 +87,6 @@ def update_tenant(tenant_id: str, fields: dict, *, expect_status: str | None = N
     fields = {**fields, "updated_at": now()}
     names = {f"#f{i}": k for i, k in enumerate(fields)}
     values = {f":v{i}": _ser.serialize(v) for i, v in enumerate(fields.values())}
-    kwargs = {}
     condition = "attribute_exists(pk)"
     if expect_status:
         names["#status"] = "status"
@@ -101,23 +99,20 @@ def update_tenant(tenant_id: str, fields: dict, *, expect_status: str | None = N
         ConditionExpression=condition,
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
-        **kwargs,
     )
 
 
+def _query(**kwargs) -> list[dict]:
+    return [from_item(i) for page in _ddb().get_paginator("query").paginate(**kwargs) for i in page.get("Items", [])]
+
+
 def tenant_items(tenant_id: str, prefix: str) -> list[dict]:
-    items, kwargs = [], {
-        "TableName": config.registry_table(),
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": tenant_pk(tenant_id)}, ":prefix": {"S": prefix}},
-        "ConsistentRead": True,
-    }
-    while True:
-        page = _ddb().query(**kwargs)
-        items.extend(from_item(i) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return _query(
+        TableName=config.registry_table(),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": tenant_pk(tenant_id)}, ":prefix": {"S": prefix}},
+        ConsistentRead=True,
+    )
 
 
 def put_items(items: list[dict]) -> None:
@@ -156,31 +151,3 @@ def release_lock(tenant_id: str, execution: str) -> bool:
         if aws.error_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
-
-
-def list_tenants() -> list[dict]:
-    tenants = []
-    paginator = _ddb().get_paginator("scan")
-    for page in paginator.paginate(
-        TableName=config.registry_table(),
-        FilterExpression="sk = :meta",
-        ExpressionAttributeValues={":meta": {"S": "META"}},
-    ):
-        tenants.extend(from_item(i) for i in page.get("Items", []))
-    return sorted(tenants, key=lambda t: t["tenant_id"])
-
-
-def model_tenants(model_id: str) -> list[dict]:
-    """The grants of one model, across tenants (ByModel index)."""
-    grants, kwargs = [], {
-        "TableName": config.registry_table(),
-        "IndexName": BY_MODEL_INDEX,
-        "KeyConditionExpression": "gsi1pk = :m",
-        "ExpressionAttributeValues": {":m": {"S": f"MODEL#{model_id}"}},
-    }
-    while True:
-        page = _ddb().query(**kwargs)
-        grants.extend(from_item(i) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return grants
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
