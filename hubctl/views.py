@@ -1,5 +1,6 @@
 """What hubctl shows: registry, executions and audit, read through the hub's APIs, rendered with rich."""
 import json
+import sys
 from datetime import datetime
 
 from rich.console import Console
@@ -9,7 +10,16 @@ from genai_hub import audit
 from genai_hub.registry import from_item
 from hubctl.stack import Hub
 
-console = Console(highlight=False)
+# Piped output (CI logs, grep) gets a wide page rather than rich's 80-column default.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def new_table(title: str | None, *columns: str, **kwargs) -> Table:
+    """A table whose cells wrap instead of being cut with an ellipsis: ids and ARNs stay whole."""
+    table = Table(title=title, **kwargs)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
 
 STATUS_STYLE = {"ACTIVE": "green", "SUCCEEDED": "green", "PENDING": "yellow", "RUNNING": "yellow",
                 "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "red", "REJECTED": "red", "COMPENSATED": "magenta"}
@@ -42,13 +52,12 @@ def tenant_items(hub: Hub, tenant_id: str) -> dict[str, dict]:
 
 
 def print_tenants(hub: Hub) -> None:
-    table = Table(title="Tenants")
-    for col in ("tenant", "status", "residency", "cost centre", "spoke account", "models", "budget (USD/month)", "reason"):
-        table.add_column(col)
+    table = new_table("Tenants", "tenant", "status", "residency", "cost centre", "spoke account", "models",
+                      "budget (USD/month)", "reason")
     for t in tenant_records(hub):
         budget = (t.get("budget") or {}).get("monthly_limit_usd", "")
         table.add_row(t["tenant_id"], styled(t["status"]), t["data_residency"], t["cost_center"], t["spoke_account_id"],
-                      str(len(t.get("default_models", []))), str(budget), t.get("failure_reason", "")[:60])
+                      str(len(t.get("default_models", []))), str(budget), t.get("failure_reason", "")[:80])
     console.print(table)
 
 
@@ -66,9 +75,7 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
     if "budget" in meta:
         b = meta["budget"]
         console.print(f"  {'budget':<24}{b['monthly_limit_usd']} USD/month, thresholds {b['thresholds']}, at red: {b['on_red']}")
-    grants = Table(title="Grants (allowlist)")
-    for col in ("model", "application inference profile", "source profile", "region", "granted at"):
-        grants.add_column(col)
+    grants = new_table("Grants (allowlist)", "model", "application inference profile", "source profile", "region", "granted at")
     for key, grant in sorted(items.items()):
         if key.startswith("GRANT#"):
             profile = items.get(f"PROFILE#{grant['model_id']}", {})
@@ -99,9 +106,7 @@ def _seconds(start, stop) -> str:
 
 
 def print_executions(hub: Hub) -> None:
-    table = Table(title="Executions")
-    for col in ("workflow", "name", "status", "started", "duration", "execution ARN"):
-        table.add_column(col)
+    table = new_table("Executions", "workflow", "name", "status", "started", "duration", "execution ARN")
     for e in list_executions(hub):
         table.add_row(e["workflow"], e["name"][:36], styled(e["status"]), e["startDate"].strftime("%H:%M:%S"),
                       _seconds(e["startDate"], e.get("stopDate")), e["executionArn"])
@@ -142,9 +147,7 @@ def print_execution(hub: Hub, execution_arn: str) -> dict:
     console.print(f"[bold]{d['name']}[/bold]  {styled(d['status'])}  {_seconds(d['startDate'], d.get('stopDate'))}")
     if d.get("error"):
         console.print(f"  error: {d['error']}: {d.get('cause', '')}")
-    table = Table(show_header=True)
-    for col in ("state", "outcome", "duration", "error"):
-        table.add_column(col)
+    table = new_table(None, "state", "outcome", "duration", "error")
     for step in execution_steps(hub, execution_arn):
         table.add_row(step["state"], step["outcome"], step["duration"], step["error"])
     console.print(table)
@@ -159,9 +162,7 @@ def print_audit(hub: Hub, stream: str | None = None) -> int:
     selected = {stream: streams.get(stream, [])} if stream else streams
     count = 0
     for name, records in sorted(selected.items()):
-        table = Table(title=f"Audit trail {name}")
-        for col in ("seq", "time", "workflow", "action", "outcome", "actor", "detail", "hash"):
-            table.add_column(col, overflow="fold")
+        table = new_table(f"Audit trail {name}", "seq", "time", "workflow", "action", "outcome", "actor", "detail", "hash")
         for r in records:
             detail = json.loads(r["detail"]) if isinstance(r.get("detail"), str) else r.get("detail")
             table.add_row(str(r["seq"]), r["ts"][11:23], r["workflow"], r["action"], styled(r["outcome"]), r["actor"],

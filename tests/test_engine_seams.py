@@ -72,6 +72,7 @@ def _template(tmp_path, text: str):
 # ------------------------------------------------------------------------------ lambda in-process
 HANDLER_CODE = '''
 import os
+import time
 
 import seam_rendezvous
 
@@ -85,6 +86,11 @@ def handler(event, context):
         raise ArtifactMissing(f"artifact {event['missing']} is not in the bucket")
     print(f"{context.function_name}: {event['a']} + {event['b']} for {os.environ['TENANT']}")
     return {"sum": event["a"] + event["b"], "tenant": os.environ["TENANT"], "function": context.function_name}
+
+
+def sleepy(event, context):
+    time.sleep(event["seconds"])
+    return {"slept": event["seconds"]}
 
 
 def rendezvous(event, context):
@@ -295,6 +301,29 @@ EVENTS_TEMPLATE = """\
       DeadLetterQueueUrl: {Value: !Ref DeadLetters}
       DeadLetterQueueArn: {Value: !GetAtt DeadLetters.Arn}
 """
+
+
+def test_task_timeouts_are_stretched_for_a_cpu_shared_by_all_executions(engine, rendezvous, monkeypatch):
+    from hubsim.patches import stepfunctions as sfn_patch
+
+    # Given a Task with TimeoutSeconds 1 whose Lambda takes 1.5 s
+    role = _lambda_role(engine)
+    _create_function(engine, "seam-sleepy", "app.sleepy", "acme", role)
+    function_arn = engine.client("lambda").get_function(FunctionName="seam-sleepy")["Configuration"]["FunctionArn"]
+    definition = {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Task", "Resource": function_arn, "TimeoutSeconds": 1, "End": True}}}
+    sfn = engine.client("stepfunctions")
+    machine = sfn.create_state_machine(name="seam-timeout", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+
+    # When timeouts are taken literally, Then the Task times out as on AWS
+    monkeypatch.setattr(sfn_patch, "timeout_scale", 1.0)
+    strict = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"seconds": 1.5}))["executionArn"]
+    described = _wait_for_execution(sfn, strict)
+    assert (described["status"], described.get("error")) == ("FAILED", "States.Timeout")
+
+    # When they are stretched (the engine's default), Then the same Task completes
+    monkeypatch.setattr(sfn_patch, "timeout_scale", 10.0)
+    stretched = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"seconds": 1.5}))["executionArn"]
+    assert _wait_for_execution(sfn, stretched)["status"] == "SUCCEEDED"
 
 
 def _put_seam_event(engine, bus: str, detail: dict) -> str:

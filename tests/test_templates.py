@@ -25,12 +25,13 @@ def test_cfn_lint_passes(template):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_sam_validate_lint_passes_offline():
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
+def test_sam_validate_lint_passes_offline(template):
     sam = _sam()
     if sam is None:
         pytest.skip("aws-sam-cli is not installed (make test installs it in .venv-sam)")
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
-    result = subprocess.run([sam, "validate", "--lint", "--region", "us-east-1", "--template-file", str(ROOT / "template.yaml")],
+    result = subprocess.run([sam, "validate", "--lint", "--region", "us-east-1", "--template-file", str(template)],
                             capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
