@@ -1,6 +1,7 @@
 """hubctl command line. Run `hubctl --help`, or `hubctl COMMAND --help` for each command."""
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,17 @@ def _parser() -> argparse.ArgumentParser:
     t_show = t_sub.add_parser("show", help="one tenant: settings, grants, profiles")
     t_show.add_argument("tenant_id")
 
+    models = sub.add_parser("models", help="imported models and their versions")
+    m_sub = models.add_subparsers(dest="action", metavar="ACTION")
+    m_sub.add_parser("list", help="every version with status and outcome")
+    m_show = m_sub.add_parser("show", help="one model: versions, lineage, import job, audit")
+    m_show.add_argument("model_name")
+
+    imp = sub.add_parser("import", help="re-run the import of a research drop by hand (the upload of import.json does it on its own)")
+    imp.add_argument("prefix", help="folder of the drop in the research bucket, e.g. models/support-bot/1.0.0")
+    imp.add_argument("--bucket", help="research bucket (default: the hub stack's ResearchArtifactBucketName)")
+    imp.add_argument("--requested-by", default=os.environ.get("USER", "hubctl"), help="who asks (audited)")
+
     executions = sub.add_parser("executions", help="workflow executions")
     e_sub = executions.add_subparsers(dest="action", metavar="ACTION")
     e_sub.add_parser("list", help="executions of every workflow")
@@ -75,15 +87,31 @@ def _event_entry(path: Path) -> tuple[str, dict]:
     return "TenantOnboardingRequested", data
 
 
-def _onboard(hub, args) -> int:
-    detail_type, detail = _event_entry(Path(args.event_file))
+def _send(hub, detail_type: str, detail: dict) -> str | None:
+    """Put one event on the hub bus; its id, or None (said) when the bus refuses it."""
     entry = hub.client("events").put_events(Entries=[{
         "EventBusName": hub.output("EventBusName"), "Source": "genai.hub", "DetailType": detail_type, "Detail": json.dumps(detail),
     }])["Entries"][0]
     if "EventId" not in entry:
         views.console.print(f"[red]the bus refused the event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}[/red]")
+        return None
+    return entry["EventId"]
+
+
+def _put(hub, detail_type: str, detail: dict) -> int:
+    event_id = _send(hub, detail_type, detail)
+    if event_id:
+        views.console.print(f"sent {detail_type} (event {event_id}); follow it with `hubctl executions list`")
+    return 0 if event_id else 1
+
+
+def _onboard(hub, args) -> int:
+    detail_type, detail = _event_entry(Path(args.event_file))
+    event_id = _send(hub, detail_type, detail)
+    if event_id is None:
         return 1
-    views.console.print(f"sent {detail_type} for {detail.get('tenant_id', '?')} (event {entry['EventId']})")
+    entry = {"EventId": event_id}
+    views.console.print(f"sent {detail_type} for {detail.get('tenant_id', '?')} (event {event_id})")
     if not args.wait:
         return 0
     sfn, arn = hub.client("stepfunctions"), hub.output("OnboardingStateMachineArn")
@@ -133,6 +161,15 @@ def main(argv: list[str] | None = None) -> int:
                 views.print_tenants(hub)
                 return 0
             return 0 if views.print_tenant(hub, args.tenant_id) else 1
+        if args.command == "models":
+            if args.action == "list":
+                views.print_models(hub)
+                return 0
+            return 0 if views.print_model(hub, args.model_name) else 1
+        if args.command == "import":
+            detail = {"bucket": args.bucket or hub.output("ResearchArtifactBucketName"), "prefix": args.prefix.strip("/"),
+                      "requested_by": args.requested_by}
+            return _put(hub, "ModelImportRequested", detail)
         if args.command == "executions":
             if args.action == "list":
                 views.print_executions(hub)

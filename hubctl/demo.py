@@ -2,8 +2,9 @@
 
 Deploys template.yaml, deploys the tenant spokes of the sample events, sends every sample of
 events/onboarding/ (and one of them three times, as EventBridge may), then shows each execution's
-states and outcome, the tenants, the audit trail and its verification. Exits non-zero when an
-outcome differs from the sample's `expect`.
+states and outcome and the tenants. Then the research account uploads a small real model to its
+bucket, and that upload alone imports it. Last, the audit trail and its verification. Exits
+non-zero when an outcome differs from the expected one.
 """
 import json
 import time
@@ -42,6 +43,38 @@ def _outcome(hub: Hub, sample: dict, executions: list[dict]) -> tuple[bool, str]
     if got == "FAILED" and any(e.get("error") == "CompensationFailed" for e in executions):
         return False, "a compensation failed: resources may remain"
     return True, f"tenant {got}" + (f" ({meta.get('failure_error')})" if got == "FAILED" else "")
+
+
+def _model_import(local, hub: Hub, quiet: bool) -> int:
+    """Upload a small real model to the research bucket; the upload alone must import it."""
+    from hubsim import sample_model
+    from hubsim.engine import RESEARCH_ACCOUNT
+
+    console = views.console
+    console.print(Rule("Cross-account model import"))
+    research = local.deploy_research_spoke()
+    manifest = json.loads((ROOT / "events" / "import" / "manifest-support-bot-1.0.0.json").read_text())
+    prefix = f"models/{manifest['model_name']}/{manifest['version']}"
+    drop = sample_model.files()
+    s3 = local.account_session(RESEARCH_ACCOUNT).client("s3")
+    sample_model.upload(s3, research["ArtifactBucketName"], prefix, drop, manifest)
+    console.print(f"Research account {RESEARCH_ACCOUNT} uploaded s3://{research['ArtifactBucketName']}/{prefix}/: "
+                  f"{', '.join(drop)} and import.json (last)")
+    with console.status("Waiting for the import (checks, grants, Bedrock job, growing polls)..."):
+        local.wait_for_executions(timeout=180)
+    for execution in views.list_executions(hub):
+        if execution["workflow"] == "ModelImport" and not quiet:
+            views.print_execution(hub, execution["executionArn"])
+    versions = views.model_versions(hub, manifest["model_name"])
+    status = versions[0]["status"] if versions else "missing"
+    ok = status == "IMPORTED"
+    console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  "
+                  f"{manifest['model_name']} {manifest['version']}: {status} {versions[0].get('imported_model_arn', '') if versions else ''}")
+    if quiet:
+        views.print_models(hub)
+    else:
+        views.print_model(hub, manifest["model_name"])
+    return 0 if ok else 1
 
 
 def run(quiet: bool = False) -> int:
@@ -106,6 +139,8 @@ def run(quiet: bool = False) -> int:
         views.print_tenants(hub)
         if not quiet:
             views.print_tenant(hub, "acme-retail")
+
+        failures += _model_import(local, hub, quiet)
         console.print(Rule("Audit trail"))
         if not quiet:
             views.print_audit(hub)

@@ -84,6 +84,51 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
     return True
 
 
+# --- models -----------------------------------------------------------------------------------------
+
+def model_versions(hub: Hub, model_name: str | None = None) -> list[dict]:
+    ddb = hub.client("dynamodb")
+    if model_name:
+        pages = ddb.get_paginator("query").paginate(
+            TableName=hub.output("RegistryTableName"), KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
+            ExpressionAttributeValues={":pk": {"S": f"MODEL#{model_name}"}, ":v": {"S": "VERSION#"}}, ConsistentRead=True)
+    else:
+        pages = ddb.get_paginator("scan").paginate(
+            TableName=hub.output("RegistryTableName"), FilterExpression="kind = :k",
+            ExpressionAttributeValues={":k": {"S": "model-version"}})
+    versions = [from_item(i) for page in pages for i in page["Items"]]
+    return sorted(versions, key=lambda v: (v["model_name"], [int(p) for p in v["version"].split(".")]))
+
+
+def print_models(hub: Hub) -> None:
+    table = new_table("Models", "model", "version", "status", "architecture", "base model", "imported model / reason", "updated")
+    for v in model_versions(hub):
+        outcome = v.get("imported_model_arn") or v.get("failure_reason", "")
+        table.add_row(v["model_name"], v["version"], styled(v["status"]), (v.get("checks") or {}).get("architecture", ""),
+                      v.get("base_model", ""), outcome, v.get("updated_at", ""))
+    console.print(table)
+
+
+def print_model(hub: Hub, model_name: str) -> bool:
+    versions = model_versions(hub, model_name)
+    if not versions:
+        console.print(f"[red]no model {model_name!r} in the registry[/red]")
+        return False
+    for v in versions:
+        console.print(f"[bold]{model_name} {v['version']}[/bold]  {styled(v['status'])}")
+        lineage = v.get("lineage") or {}
+        for label, value in (("artifacts", v.get("artifacts")), ("base model", v.get("base_model")),
+                             ("training job", lineage.get("training_job")), ("datasets", ", ".join(lineage.get("datasets", []))),
+                             ("code revision", lineage.get("code_revision")), ("submitted by", v.get("submitted_by")),
+                             ("checks", v.get("checks")), ("import job", v.get("import_job_arn")),
+                             ("imported model", v.get("imported_model_arn")), ("requested tenants", v.get("requested_tenants")),
+                             ("failure", f"{v.get('failure_error')}: {v.get('failure_reason')}" if v.get("failure_error") else None)):
+            if value:
+                console.print(f"  {label:<18}{value}")
+    print_audit(hub, f"model#{model_name}")
+    return True
+
+
 # --- executions -------------------------------------------------------------------------------------
 
 def state_machine_arns(hub: Hub) -> dict[str, str]:

@@ -23,6 +23,18 @@ ROOT = Path(__file__).resolve().parent.parent
 HUB_ACCOUNT = "123456789012"  # moto's default account: the Step Functions interpreter acts in it
 REGION = "us-east-1"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+RESEARCH_ACCOUNT = "111111111111"
+RESEARCH_EXTERNAL_ID = "research-hub-external-id"
+# Stack parameters for a laptop: poll an import job every 1-4 s instead of 1-15 min.
+LOCAL_PARAMETERS = {
+    "ResearchAccountId": RESEARCH_ACCOUNT,
+    "ResearchArtifactBucketName": f"genai-research-artifacts-{RESEARCH_ACCOUNT}",
+    "ResearchExternalId": RESEARCH_EXTERNAL_ID,
+    "ImportPollInitialSeconds": 1,
+    "ImportPollMaxSeconds": 4,
+    "ImportDeadlineSeconds": 120,
+    "ImportSlotWaitSeconds": 1,
+}
 
 
 # Services the hub and the engine call. moto loads each one's botocore model on first use, and a
@@ -45,10 +57,12 @@ class EngineError(RuntimeError):
 
 
 class LocalHub:
-    def __init__(self, root: Path = ROOT, stack_name: str = "genai-hub", region: str = REGION):
+    def __init__(self, root: Path = ROOT, stack_name: str = "genai-hub", region: str = REGION, parameters: dict | None = None):
         self.root, self.stack_name, self.region = root, stack_name, region
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self.outputs: dict = {}
         self.spokes: dict[str, dict] = {}
+        self.research: dict = {}
         self._mock = None
         self._lock = threading.Lock()
 
@@ -79,8 +93,8 @@ class LocalHub:
         self.stop()
 
     # --- deployment -----------------------------------------------------------------------------
-    def deploy_hub(self, parameters: dict | None = None) -> dict:
-        self.outputs = deploy.deploy(self.root / "template.yaml", self.stack_name, parameters=parameters, region=self.region)
+    def deploy_hub(self) -> dict:
+        self.outputs = deploy.deploy(self.root / "template.yaml", self.stack_name, parameters=self.parameters, region=self.region)
         return self.outputs
 
     def account_session(self, account_id: str) -> boto3.session.Session:
@@ -104,6 +118,21 @@ class LocalHub:
         )
         self.spokes[account_id] = outputs
         return outputs
+
+    def deploy_research_spoke(self, account_id: str = RESEARCH_ACCOUNT, **overrides) -> dict:
+        """spokes/research.yaml in the research account: bucket, key, grants, forwarding rule."""
+        parameters = {
+            "HubAccountId": HUB_ACCOUNT,
+            "HubEventBusArn": self.outputs["EventBusArn"],
+            "HubImportRoleArn": self.outputs["ModelImportRoleArn"],
+            "HubGrantsVerifierRoleArn": self.outputs["GrantsVerifierRoleArn"],
+            "ExternalId": self.parameters["ResearchExternalId"],
+            "ArtifactBucketName": self.parameters["ResearchArtifactBucketName"],
+            **overrides,
+        }
+        self.research = deploy.deploy(self.root / "spokes" / "research.yaml", "genai-hub-research", parameters=parameters,
+                                      session=self.account_session(account_id), region=self.region)
+        return self.research
 
     # --- clients and events ---------------------------------------------------------------------
     def client(self, service: str, region: str | None = None, account_id: str = HUB_ACCOUNT):

@@ -494,3 +494,358 @@ def test_every_patch_names_an_existing_test():
         assert path == "tests/test_engine_seams.py", patch
         assert callable(getattr(module, name, None)) and name.startswith("test_"), f"{patch.name}: no test {name}"
     assert len({p.name for p in described}) == len(described)
+
+
+def test_bedrock_model_import_jobs_have_the_real_shapes(engine, monkeypatch):
+    from hubsim.patches import bedrock as bedrock_patch
+
+    monkeypatch.setattr(bedrock_patch, "import_seconds", 1.5)
+    monkeypatch.setattr(bedrock_patch, "import_outcomes", {})
+    monkeypatch.setattr(bedrock_patch, "max_concurrent_import_jobs_seen", 0)
+    monkeypatch.setattr(bedrock_patch, "rejected_concurrent_creates", 0)
+    bedrock = engine.client("bedrock")
+    job_arn_re = rf"arn:aws:bedrock:us-east-1:{HUB_ACCOUNT}:model-import-job/[a-z0-9]{{12}}"
+    model_arn_re = rf"arn:aws:bedrock:us-east-1:{HUB_ACCOUNT}:imported-model/[a-z0-9]{{12}}"
+
+    # The service role: hubsim.patches.sts checks AWS principals of the caller's account (the emulated
+    # Bedrock calls STS as moto's default account), so the trust names the account root as well
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "bedrock.amazonaws.com", "AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"},
+    }]}
+    role_arn = engine.client("iam").create_role(
+        RoleName="seam-bedrock-import", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+    # The artifacts, in a bucket of another account
+    s3 = engine.account_session("111111111111").client("s3")
+    s3.create_bucket(Bucket="seam-model-artifacts")
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama"}
+    for prefix in ("models/m1/", "models/m3/", "models/m4/"):
+        s3.put_object(Bucket="seam-model-artifacts", Key=f"{prefix}config.json", Body=json.dumps(config).encode())
+        s3.put_object(Bucket="seam-model-artifacts", Key=f"{prefix}model.safetensors", Body=b"weights")
+    s3.put_object(Bucket="seam-model-artifacts", Key="models/empty/tokenizer.json", Body=b"{}")
+
+    def create(job_name, model_name, prefix, token=None, **extra):
+        return bedrock.create_model_import_job(
+            jobName=job_name, importedModelName=model_name, roleArn=role_arn,
+            modelDataSource={"s3DataSource": {"s3Uri": f"s3://seam-model-artifacts/{prefix}"}},
+            **({"clientRequestToken": token} if token else {}), **extra,
+        )["jobArn"]
+
+    def wait(job_arn, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            job = bedrock.get_model_import_job(jobIdentifier=job_arn)
+            if job["status"] != "InProgress":
+                return job
+            assert time.monotonic() < deadline, f"{job_arn} still InProgress after {timeout}s"
+            time.sleep(0.05)
+
+    def error_of(call, **kwargs):
+        with pytest.raises(ClientError) as raised:
+            call(**kwargs)
+        return raised.value.response
+
+    # A job: InProgress at first, with the request's shapes
+    job_arn = create("acme-llama-import", "acme-llama", "models/m1/", token="import-token-1",
+                     jobTags=[{"key": "genai-hub:tenant-id", "value": "acme"}],
+                     importedModelTags=[{"key": "genai-hub:tenant-id", "value": "acme"}])
+    assert re.fullmatch(job_arn_re, job_arn)
+    job = bedrock.get_model_import_job(jobIdentifier=job_arn)
+    assert job["status"] == "InProgress" and "importedModelArn" not in job and "endTime" not in job
+    assert (job["jobArn"], job["jobName"], job["importedModelName"], job["roleArn"]) == (job_arn, "acme-llama-import", "acme-llama", role_arn)
+    assert job["modelDataSource"] == {"s3DataSource": {"s3Uri": "s3://seam-model-artifacts/models/m1/"}}
+    assert isinstance(job["creationTime"], datetime)
+    assert bedrock.get_model_import_job(jobIdentifier="acme-llama-import")["jobArn"] == job_arn
+
+    # Idempotent on the token; the same names conflict; a second job while one runs is over quota
+    assert create("acme-llama-import", "acme-llama", "models/m1/", token="import-token-1") == job_arn
+    assert error_of(create, job_name="acme-llama-import", model_name="other", prefix="models/m1/")["Error"]["Code"] == "ConflictException"
+    assert error_of(create, job_name="other-import", model_name="acme-llama", prefix="models/m1/")["Error"]["Code"] == "ConflictException"
+    quota = error_of(create, job_name="beta-import", model_name="beta-llama", prefix="models/m1/")
+    assert quota["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert quota["ResponseMetadata"]["HTTPStatusCode"] == 400 and "1 model import job at a time" in quota["Error"]["Message"]
+    assert bedrock_patch.rejected_concurrent_creates == 1
+    in_progress = bedrock.list_model_import_jobs(statusEquals="InProgress")["modelImportJobSummaries"]
+    assert [j["jobArn"] for j in in_progress] == [job_arn]
+
+    # Completed: the imported model, by name or ARN, with tags on both
+    job = wait(job_arn)
+    assert job["status"] == "Completed" and "failureMessage" not in job
+    assert isinstance(job["endTime"], datetime) and job["endTime"] >= job["creationTime"]
+    model_arn = job["importedModelArn"]
+    assert re.fullmatch(model_arn_re, model_arn)
+    model = bedrock.get_imported_model(modelIdentifier=model_arn)
+    model.pop("ResponseMetadata")
+    assert isinstance(model.pop("creationTime"), datetime)
+    assert model == {
+        "modelArn": model_arn, "modelName": "acme-llama", "jobName": "acme-llama-import", "jobArn": job_arn,
+        "modelDataSource": {"s3DataSource": {"s3Uri": "s3://seam-model-artifacts/models/m1/"}},
+        "modelArchitecture": "llama", "instructSupported": True,
+        "customModelUnits": {"customModelUnitsPerModelCopy": 1, "customModelUnitsVersion": "v1.0"},
+    }
+    assert bedrock.get_imported_model(modelIdentifier="acme-llama")["modelArn"] == model_arn
+    summaries = bedrock.list_imported_models(nameContains="acme")["modelSummaries"]
+    assert [(m["modelArn"], m["modelName"], m["modelArchitecture"], m["instructSupported"]) for m in summaries] == [
+        (model_arn, "acme-llama", "llama", True)]
+    assert bedrock.list_imported_models(nameContains="nobody")["modelSummaries"] == []
+    for arn in (job_arn, model_arn):
+        assert bedrock.list_tags_for_resource(resourceARN=arn)["tags"] == [{"key": "genai-hub:tenant-id", "value": "acme"}]
+
+    # No config.json under the prefix: Failed, naming it
+    failed = wait(create("empty-import", "empty-llama", "models/empty/"))
+    assert failed["status"] == "Failed" and "importedModelArn" not in failed
+    assert "config.json" in failed["failureMessage"] and "s3://seam-model-artifacts/models/empty/" in failed["failureMessage"]
+
+    # Test hooks: a forced failure, and a job that hangs (blocking others) until released
+    bedrock_patch.import_outcomes["forced-llama"] = {"status": "Failed", "message": "Unsupported quantization."}
+    forced = wait(create("forced-import", "forced-llama", "models/m3/"))
+    assert (forced["status"], forced["failureMessage"]) == ("Failed", "Unsupported quantization.")
+    bedrock_patch.import_outcomes["hung-llama"] = {"status": "Hang"}
+    hung_arn = create("hung-import", "hung-llama", "models/m4/")
+    time.sleep(0.6)
+    assert bedrock.get_model_import_job(jobIdentifier=hung_arn)["status"] == "InProgress"
+    assert error_of(create, job_name="late-import", model_name="late-llama", prefix="models/m1/")["Error"]["Code"] == "ServiceQuotaExceededException"
+    del bedrock_patch.import_outcomes["hung-llama"]
+    assert wait(hung_arn)["status"] == "Completed"
+    assert bedrock_patch.max_concurrent_import_jobs_seen == 1 and bedrock_patch.rejected_concurrent_creates == 2
+
+    # Listing: filters and index pagination
+    assert {j["jobName"] for j in bedrock.list_model_import_jobs(statusEquals="Failed")["modelImportJobSummaries"]} == {
+        "empty-import", "forced-import"}
+    assert [j["jobName"] for j in bedrock.list_model_import_jobs(nameContains="hung")["modelImportJobSummaries"]] == ["hung-import"]
+    first = bedrock.list_model_import_jobs(maxResults=3, sortOrder="Ascending")
+    rest = bedrock.list_model_import_jobs(maxResults=3, sortOrder="Ascending", nextToken=first["nextToken"])
+    assert [j["jobName"] for j in first["modelImportJobSummaries"] + rest["modelImportJobSummaries"]] == [
+        "acme-llama-import", "empty-import", "forced-import", "hung-import"]
+    assert "nextToken" not in rest
+
+    # Delete: the model is gone, the job stays; unknown identifiers are not found
+    bedrock.delete_imported_model(modelIdentifier=model_arn)
+    assert error_of(bedrock.get_imported_model, modelIdentifier=model_arn)["Error"]["Code"] == "ResourceNotFoundException"
+    assert [m["modelName"] for m in bedrock.list_imported_models()["modelSummaries"]] == ["hung-llama"]
+    assert bedrock.get_model_import_job(jobIdentifier=job_arn)["importedModelArn"] == model_arn
+    assert error_of(bedrock.get_model_import_job, jobIdentifier="no-such-import")["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# ------------------------------------------------------------------------------ s3, kms, sqs (research spoke)
+RESEARCH_ACCOUNT = "111111111111"
+HUB_IMPORT_ROLE = f"arn:aws:iam::{HUB_ACCOUNT}:role/genai-hub-model-import"
+HUB_VERIFIER_ROLE = f"arn:aws:iam::{HUB_ACCOUNT}:role/genai-hub-grants-verifier"
+
+
+def _hub_bus_capturing_s3_events(engine) -> tuple[str, str]:
+    """A hub bus (open to the research account) whose rule copies every "Object Created" to a queue."""
+    events, sqs = engine.client("events"), engine.client("sqs")
+    bus_arn = events.create_event_bus(Name="genai-hub-bus")["EventBusArn"]
+    events.put_permission(EventBusName="genai-hub-bus", Action="events:PutEvents", Principal=RESEARCH_ACCOUNT, StatementId="research")
+    queue_url = sqs.create_queue(QueueName="seam-hub-s3-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="seam-import-manifests", EventBusName="genai-hub-bus",
+                    EventPattern=json.dumps({"source": ["aws.s3"], "detail-type": ["Object Created"]}))
+    events.put_targets(Rule="seam-import-manifests", EventBusName="genai-hub-bus", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return bus_arn, queue_url
+
+
+def _drain(sqs, queue_url: str) -> list[dict]:
+    found = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", []):
+        for message in messages:
+            found.append(message)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_research_spoke_forwards_import_manifests_to_the_hub_bus(engine):
+    # Given the hub's bus, and spokes/research.yaml deployed in the research account
+    bus_arn, hub_queue = _hub_bus_capturing_s3_events(engine)
+    research = engine.account_session(RESEARCH_ACCOUNT)
+    outputs = deploy.deploy(deploy.ROOT / "spokes" / "research.yaml", "genai-hub-research", session=research, parameters={
+        "HubAccountId": HUB_ACCOUNT, "HubEventBusArn": bus_arn, "HubImportRoleArn": HUB_IMPORT_ROLE,
+        "HubGrantsVerifierRoleArn": HUB_VERIFIER_ROLE, "ExternalId": "ext-research-7f3a",
+    })
+    assert set(outputs) == {"ArtifactBucketName", "ArtifactKeyArn", "GrantsReaderRoleArn", "ForwardImportManifestsRuleArn"}
+    bucket, key_arn = outputs["ArtifactBucketName"], outputs["ArtifactKeyArn"]
+    assert bucket == f"genai-research-artifacts-{RESEARCH_ACCOUNT}"
+    assert outputs["GrantsReaderRoleArn"] == f"arn:aws:iam::{RESEARCH_ACCOUNT}:role/genai-hub-grants-reader"
+    s3, hub_sqs = research.client("s3"), engine.client("sqs")
+
+    # When a model's config and then its import manifest are uploaded (the bucket policy's
+    # DenyInsecureTransport does not apply: SDK requests are over TLS)
+    s3.put_object(Bucket=bucket, Key="models/m1/config.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="models/m1/import.json", Body=json.dumps({"model": "m1"}).encode())
+    assert json.loads(s3.get_object(Bucket=bucket, Key="models/m1/import.json")["Body"].read()) == {"model": "m1"}
+
+    # Then exactly the manifest's "Object Created" reached the hub bus, as the research account's event
+    [message] = _drain(hub_sqs, hub_queue)
+    event = json.loads(message["Body"])
+    assert (event["source"], event["detail-type"]) == ("aws.s3", "Object Created")
+    assert event["detail"]["bucket"]["name"] == bucket
+    assert event["detail"]["object"]["key"] == "models/m1/import.json"
+    assert event["account"] == RESEARCH_ACCOUNT and event["region"] == "us-east-1"
+    assert event["resources"] == [f"arn:aws:s3:::{bucket}"]
+    assert ISO_8601_UTC.match(event["time"]), event["time"]
+    # and every S3 event has its own id
+    s3.put_object(Bucket=bucket, Key="models/m2/import.json", Body=b"{}")
+    [second] = [json.loads(m["Body"]) for m in _drain(hub_sqs, hub_queue)]
+    assert second["detail"]["object"]["key"] == "models/m2/import.json" and second["id"] != event["id"]
+
+    # The bucket: policy granting the hub's import role, SSE-KMS with the key, and the other settings
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(statements) == {"AllowHubImportRoleRead", "AllowHubImportRoleList", "DenyInsecureTransport"}
+    for sid, action, resource in (("AllowHubImportRoleRead", "s3:GetObject", f"arn:aws:s3:::{bucket}/*"),
+                                  ("AllowHubImportRoleList", "s3:ListBucket", f"arn:aws:s3:::{bucket}")):
+        assert statements[sid]["Effect"] == "Allow" and statements[sid]["Principal"] == {"AWS": HUB_IMPORT_ROLE}
+        assert (statements[sid]["Action"], statements[sid]["Resource"]) == (action, resource)
+    assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
+    assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    assert rule["BucketKeyEnabled"] is True
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+    # The key: its policy (a JSON string, as on AWS) lets the import role decrypt through S3 only
+    kms = research.client("kms")
+    key_policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+    decrypt = {s["Sid"]: s for s in key_policy["Statement"]}["AllowHubImportRoleDecrypt"]
+    assert decrypt["Principal"] == {"AWS": HUB_IMPORT_ROLE} and decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
+
+    # The hub's verifier reads both policies through the grants reader role, with the ExternalId
+    sts = engine.client("sts")
+    credentials = sts.assume_role(RoleArn=outputs["GrantsReaderRoleArn"], RoleSessionName="verifier", ExternalId="ext-research-7f3a")["Credentials"]
+    reader = boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                                   aws_session_token=credentials["SessionToken"], region_name="us-east-1")
+    assert json.loads(reader.client("s3").get_bucket_policy(Bucket=bucket)["Policy"]) == policy
+    assert json.loads(reader.client("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]) == key_policy
+    with pytest.raises(ClientError) as denied:
+        sts.assume_role(RoleArn=outputs["GrantsReaderRoleArn"], RoleSessionName="verifier", ExternalId="ext-wrong-000")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+    # When the hub bus is gone, a manifest lands in the rule's DLQ, whose policy admits only that rule
+    engine.client("events").remove_targets(Rule="seam-import-manifests", EventBusName="genai-hub-bus", Ids=["queue"])
+    engine.client("events").delete_rule(Name="seam-import-manifests", EventBusName="genai-hub-bus")
+    engine.client("events").delete_event_bus(Name="genai-hub-bus")
+    s3.put_object(Bucket=bucket, Key="models/m3/import.json", Body=b"{}")
+    dlq_url = research.client("cloudformation").describe_stack_resource(
+        StackName="genai-hub-research", LogicalResourceId="ForwardDlq")["StackResourceDetail"]["PhysicalResourceId"]
+    research_sqs = research.client("sqs")
+    [dead] = _drain(research_sqs, dlq_url)
+    assert json.loads(dead["Body"])["detail"]["object"]["key"] == "models/m3/import.json"
+    assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "ResourceNotFoundException"
+    dlq_policy = json.loads(research_sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    [statement] = dlq_policy["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": outputs["ForwardImportManifestsRuleArn"]}}
+
+
+POLICIES_TEMPLATE = """\
+    AWSTemplateFormatVersion: "2010-09-09"
+    Resources:
+      Queue:
+        Type: AWS::SQS::Queue
+      QueuePolicy:
+        Type: AWS::SQS::QueuePolicy
+        Properties:
+          Queues: [!Ref Queue]
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Principal: {Service: events.amazonaws.com}
+                Action: sqs:SendMessage
+                Resource: !GetAtt Queue.Arn
+      Bucket:
+        Type: AWS::S3::Bucket
+        DeletionPolicy: Retain
+        Properties:
+          BucketName: !Sub ${AWS::StackName}-bucket
+      BucketPolicy:
+        Type: AWS::S3::BucketPolicy
+        Properties:
+          Bucket: !Ref Bucket
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Deny
+                Principal: "*"
+                Action: s3:DeleteObject
+                Resource: !Sub ${Bucket.Arn}/*
+    Outputs:
+      QueueUrl: {Value: !Ref Queue}
+      QueuePolicyId: {Value: !Ref QueuePolicy}
+      BucketName: {Value: !Ref Bucket}
+"""
+
+
+def test_queue_and_bucket_policies_from_cloudformation_are_applied_and_removed(engine, tmp_path):
+    outputs = deploy.deploy(_template(tmp_path, POLICIES_TEMPLATE), "seam-policies")
+    sqs, s3, cfn = engine.client("sqs"), engine.client("s3"), engine.client("cloudformation")
+
+    # Both policies are resources of the stack, with the physical ids AWS gives them
+    resources = {r["LogicalResourceId"]: r for r in cfn.list_stack_resources(StackName="seam-policies")["StackResourceSummaries"]}
+    assert resources["BucketPolicy"]["PhysicalResourceId"] == outputs["BucketName"] == "seam-policies-bucket"
+    assert resources["QueuePolicy"]["PhysicalResourceId"] == outputs["QueuePolicyId"]
+    assert outputs["QueuePolicyId"].startswith("seam-policies-QueuePolicy-")
+
+    # and are in force: the queue's Policy attribute, the bucket's policy (enforced by moto)
+    queue_policy = json.loads(sqs.get_queue_attributes(QueueUrl=outputs["QueueUrl"], AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert queue_policy["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
+    assert json.loads(s3.get_bucket_policy(Bucket=outputs["BucketName"])["Policy"])["Statement"][0]["Action"] == "s3:DeleteObject"
+    s3.put_object(Bucket=outputs["BucketName"], Key="kept", Body=b"1")
+    with pytest.raises(ClientError):
+        s3.delete_object(Bucket=outputs["BucketName"], Key="kept")
+
+    # Deleting the stack removes the bucket policy from the retained bucket
+    cfn.delete_stack(StackName="seam-policies")
+    with pytest.raises(ClientError) as missing:
+        s3.get_bucket_policy(Bucket=outputs["BucketName"])
+    assert missing.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
+    s3.delete_object(Bucket=outputs["BucketName"], Key="kept")
+
+
+def test_concurrent_conditional_puts_let_exactly_one_writer_win(engine, monkeypatch):
+    # Given a table and 24 writers racing for the same key with attribute_not_exists, and moto's
+    # window between reading the current item and writing widened (parsing the condition takes a
+    # while): without the patch several writers pass the condition
+    from moto.dynamodb.models import table as moto_table
+
+    parse = moto_table.get_filter_expression
+
+    def slow_parse(*args, **kwargs):
+        time.sleep(0.005)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(moto_table, "get_filter_expression", slow_parse)
+    ddb = engine.client("dynamodb")
+    ddb.create_table(TableName="seam-locks", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    barrier, outcomes = threading.Barrier(24, timeout=10), []
+
+    def race(n):
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        barrier.wait()
+        try:
+            client.put_item(TableName="seam-locks", Item={"pk": {"S": "LOCK"}, "writer": {"N": str(n)}},
+                            ConditionExpression="attribute_not_exists(pk)")
+            outcomes.append(("won", n))
+        except ClientError as error:
+            outcomes.append((error.response["Error"]["Code"], n))
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    # Then exactly one write won, the others were refused, and the item is the winner's
+    winners = [n for outcome, n in outcomes if outcome == "won"]
+    assert len(outcomes) == 24 and len(winners) == 1
+    assert {o for o, _ in outcomes if o != "won"} == {"ConditionalCheckFailedException"}
+    item = ddb.get_item(TableName="seam-locks", Key={"pk": {"S": "LOCK"}})["Item"]
+    assert item["writer"]["N"] == str(winners[0])

@@ -14,17 +14,18 @@ class Patch:
     covered_by: str  # the test of that seam
 
 
-def apply_all() -> list[Patch]:
-    from hubsim.patches import bedrock, events, lambda_runtime, stepfunctions, sts
+def _modules():
+    from hubsim.patches import bedrock, dynamodb, events, lambda_runtime, s3, stepfunctions, sts
 
-    applied = []
-    for module in (lambda_runtime, stepfunctions, events, bedrock, sts):
+    # s3 after events: its cross-account forwarding wraps the events patch's send_to_targets
+    return (lambda_runtime, stepfunctions, events, bedrock, sts, dynamodb, s3)
+
+
+def apply_all() -> list[Patch]:
+    for module in _modules():
         module.apply()
-        applied.append(module.PATCH)
-    return applied
+    return describe()
 
 
 def describe() -> list[Patch]:
-    from hubsim.patches import bedrock, events, lambda_runtime, stepfunctions, sts
-
-    return [m.PATCH for m in (lambda_runtime, stepfunctions, events, bedrock, sts)]
+    return [m.PATCH for m in _modules()]

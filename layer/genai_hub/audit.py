@@ -23,7 +23,7 @@ GENESIS = "0" * 64
 FIELDS = ("stream", "seq", "ts", "workflow", "execution", "action", "outcome", "actor", "detail", "prev_hash")
 # Keys whose values never belong in the trail, whatever a caller passes.
 _REDACTED_KEYS = {"external_id", "prompt", "prompts", "password", "secret", "token", "credentials"}
-_MAX_ATTEMPTS = 25
+_MAX_ATTEMPTS = 60
 
 _ser, _de = TypeSerializer(), TypeDeserializer()
 
@@ -112,7 +112,8 @@ def append(
         except Exception as exc:  # botocore ClientError
             if aws.error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+            # Full-jitter exponential backoff: concurrent writers of one stream spread out.
+            time.sleep(random.uniform(0, min(0.25, 0.005 * 2 ** attempt)))
     raise AuditChainContention(f"audit stream {stream} kept changing during {_MAX_ATTEMPTS} attempts")
 
 

@@ -41,3 +41,35 @@ def provisioning_role_name() -> str:
 def tenant_invoke_role_name(tenant_id: str) -> str:
     """The tenant's invoke role in its spoke account; per tenant, since tenants may share an account."""
     return f"genai-hub-{tenant_id}-invoke"
+
+
+def model_import_role_arn() -> str:
+    """The hub role Bedrock uses to read a research drop; the hub reads the drop through it too."""
+    return _required("MODEL_IMPORT_ROLE_ARN")
+
+
+def research_account_id() -> str:
+    """The only account whose drops the hub imports (spokes/research.yaml is deployed there)."""
+    return _required("RESEARCH_ACCOUNT_ID")
+
+
+def research_external_id() -> str:
+    return _required("RESEARCH_EXTERNAL_ID")
+
+
+def grants_reader_role_name() -> str:
+    return os.environ.get("GRANTS_READER_ROLE_NAME", "genai-hub-grants-reader")
+
+
+def import_poll() -> tuple[int, int, int]:
+    """(first wait, longest wait, deadline) in seconds for polling an import job."""
+    return (
+        int(os.environ.get("IMPORT_POLL_INITIAL_SECONDS", "60")),
+        int(os.environ.get("IMPORT_POLL_MAX_SECONDS", "900")),
+        int(os.environ.get("IMPORT_DEADLINE_SECONDS", str(6 * 3600))),
+    )
+
+
+def import_slot_wait() -> int:
+    """Seconds between two tries for the import slot while another import runs."""
+    return int(os.environ.get("IMPORT_SLOT_WAIT_SECONDS", "60"))

@@ -31,3 +31,31 @@ class TenantNotFound(HubError):
 
 class AuditChainContention(HubError):
     """The audit chain head kept moving under concurrent writers; the append was not written."""
+
+
+class ArtifactMissing(HubError):
+    """A file the import needs is not in the drop (config.json, tokenizer files, weights)."""
+
+
+class UnsupportedArchitecture(HubError):
+    """config.json names an architecture Bedrock Custom Model Import does not support."""
+
+
+class CorruptSafetensors(HubError):
+    """A .safetensors file's header does not parse."""
+
+
+class ArtifactsTooLarge(HubError):
+    """The drop is larger than Bedrock accepts."""
+
+
+class PolicyDeniesImportRole(HubError):
+    """The research bucket or key policy does not grant the import role what Bedrock needs."""
+
+
+class ImportJobFailed(HubError):
+    """Bedrock ended the import job as Failed."""
+
+
+class ImportDeadlineExceeded(HubError):
+    """The import job did not finish before the deadline."""

@@ -83,6 +83,18 @@ def get_tenant(tenant_id: str) -> dict:
     return from_item(item)
 
 
+def update_item(key: dict, fields: dict) -> None:
+    """SET `fields` (and updated_at) on an existing item."""
+    fields = {**fields, "updated_at": now()}
+    _ddb().update_item(
+        TableName=config.registry_table(), Key=to_item(key),
+        UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(fields)},
+        ExpressionAttributeValues={f":v{i}": _ser.serialize(v) for i, v in enumerate(fields.values())},
+    )
+
+
 def update_tenant(tenant_id: str, fields: dict, *, expect_status: str | None = None) -> None:
     fields = {**fields, "updated_at": now()}
     names = {f"#f{i}": k for i, k in enumerate(fields)}

@@ -20,14 +20,23 @@ def event_detail_types() -> list[str]:
     return sorted(p.stem for p in (HERE / "events").glob("*.json"))
 
 
+def document_schema_path(name: str) -> Path:
+    """Schemas of documents that are not events, e.g. import-manifest."""
+    return HERE / f"{name}.json"
+
+
 @functools.lru_cache(maxsize=None)
+def _load(path: Path) -> Draft202012Validator:
+    schema = json.loads(path.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
 def _validator(detail_type: str) -> Draft202012Validator:
     path = event_schema_path(detail_type)
     if not path.exists():
         raise InvalidInput(f"unknown detail-type {detail_type!r}: no schema {path.name}", field="detail-type")
-    schema = json.loads(path.read_text())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return _load(path)
 
 
 def _field_path(error) -> str:
@@ -39,7 +48,20 @@ def _field_path(error) -> str:
 
 def validate_detail(detail_type: str, detail) -> dict:
     """Return `detail` with schema defaults applied, or raise InvalidInput naming the first bad field."""
-    validator = _validator(detail_type)
+    return _validate(_validator(detail_type), detail)
+
+
+def validate_document(name: str, document, source: str = "") -> dict:
+    """Like validate_detail for a document schema; `source` (a file name) prefixes the message."""
+    try:
+        return _validate(_load(document_schema_path(name)), document)
+    except InvalidInput as error:
+        if not source:
+            raise
+        raise InvalidInput(f"{source}: {error}", field=error.field) from None
+
+
+def _validate(validator: Draft202012Validator, detail) -> dict:
     error = best_match(validator.iter_errors(detail))
     if error is not None:
         field = _field_path(error)

@@ -1,0 +1,326 @@
+"""Cross-account model import: the logic of each step of statemachines/model_import.asl.json.
+
+A research team drops Hugging Face artifacts in its own bucket and writes `import.json` last;
+S3 -> EventBridge forwards that event to the hub bus. The hub reads the drop through its import
+role (the very role Bedrock will use), checks it, verifies the research account's grants, registers
+the version, waits for Bedrock's single import slot, runs the import job and records the result.
+Every step that changes something audits on the model's stream `model#<name>`.
+"""
+import hashlib
+import json
+import time
+from datetime import datetime, timezone
+
+from genai_hub import artifacts, audit, aws, config, grants, registry, schemas
+from genai_hub.errors import ArtifactMissing, InvalidInput, PolicyDeniesImportRole
+from genai_hub.idempotency import idempotent_step
+from genai_hub.onboarding import _error_message
+
+WORKFLOW = "model-import"
+MANIFEST = "import.json"
+
+
+def model_pk(name: str) -> str:
+    return f"MODEL#{name}"
+
+
+def _credentials(role_arn: str, session: str, external_id: str | None = None) -> dict:
+    kwargs = {"RoleArn": role_arn, "RoleSessionName": session[:64], "DurationSeconds": 900}
+    if external_id:
+        kwargs["ExternalId"] = external_id
+    return aws.client("sts").assume_role(**kwargs)["Credentials"]
+
+
+class S3Reader:
+    """artifacts.Reader over one S3 prefix, with the import role's credentials."""
+
+    def __init__(self, s3, bucket: str, prefix: str):
+        self.s3, self.bucket, self.prefix = s3, bucket, prefix
+
+    def list(self) -> dict[str, int]:
+        found = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents", []):
+                found[obj["Key"][len(self.prefix):]] = obj["Size"]
+        return found
+
+    def read(self, name: str, start: int = 0, end: int | None = None) -> bytes:
+        kwargs = {"Bucket": self.bucket, "Key": self.prefix + name}
+        if end is not None:
+            kwargs["Range"] = f"bytes={start}-{end}"
+        try:
+            return self.s3.get_object(**kwargs)["Body"].read()
+        except Exception as exc:
+            if aws.error_code(exc) in ("NoSuchKey", "404"):
+                raise ArtifactMissing(f"{name} is missing from s3://{self.bucket}/{self.prefix}") from None
+            raise
+
+
+def _reader(location: dict, session: str) -> S3Reader:
+    s3 = aws.client("s3", credentials=_credentials(config.model_import_role_arn(), session))
+    return S3Reader(s3, location["bucket"], location["prefix"])
+
+
+# --- trigger and manifest --------------------------------------------------------------------
+
+def drop_location(event: dict) -> dict:
+    """{bucket, prefix, key, s3_uri} of the drop an event points at (S3 Object Created or ModelImportRequested)."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    if not isinstance(detail, dict):
+        raise InvalidInput("$.detail: expected an object", field="$.detail")
+    if event.get("detail-type") == "Object Created":
+        if str(event.get("account")) != config.research_account_id():
+            raise InvalidInput(f"$.account: drops are accepted from the research account {config.research_account_id()} only",
+                               field="$.account")
+        bucket, key = (detail.get("bucket") or {}).get("name"), (detail.get("object") or {}).get("key")
+    elif event.get("detail-type") == "ModelImportRequested":
+        schemas.validate_detail("ModelImportRequested", detail)
+        bucket, key = detail["bucket"], detail["prefix"].rstrip("/") + "/" + MANIFEST
+    else:
+        raise InvalidInput(f"$.detail-type: {event.get('detail-type')!r} does not start a model import", field="$.detail-type")
+    if not isinstance(bucket, str) or not isinstance(key, str) or not key.endswith("/" + MANIFEST):
+        raise InvalidInput(f"$.detail: expected an object key ending in /{MANIFEST}", field="$.detail.object.key")
+    prefix = key[: -len(MANIFEST)]
+    return {"bucket": bucket, "prefix": prefix, "key": key, "s3_uri": f"s3://{bucket}/{prefix}"}
+
+
+def read_manifest(step: dict) -> dict:
+    """The drop's location and its validated import.json (read through the import role)."""
+    location = drop_location(step["event"])
+    raw = _reader(location, "read-manifest").read(MANIFEST)
+    source = f"s3://{location['bucket']}/{location['key']}"
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"{source}: not valid JSON ({exc})", field="$") from None
+    manifest = schemas.validate_document("import-manifest", document, source=source)
+    return {"manifest": manifest, "location": location, "model_id": f"{manifest['model_name']}:{manifest['version']}"}
+
+
+@idempotent_step
+def record_rejection(step: dict) -> dict:
+    """Audit a drop or request that cannot be imported as sent; returns the WorkflowInputRejected detail."""
+    event, execution = step.get("event") or {}, step["context"]["execution"]
+    name, message = _error_message(step["error"])
+    field = step["error"].get("field") or (message.split(":", 1)[0] if message.startswith("$") else "$")
+    audit.append(
+        f"rejected#{WORKFLOW}", action="RejectImport", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
+        actor=str((event.get("detail") or {}).get("requested_by", "research-drop"))[:256] if isinstance(event.get("detail"), dict) else "unknown",
+        detail={"error": name, "reason": message, "event_id": str(event.get("id", ""))},
+    )
+    return {"workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
+            "field": field, "reason": message, "execution": execution}
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+def check_artifacts(step: dict) -> dict:
+    """config.json, tokenizer, safetensors headers, size: the first problem names the file."""
+    return artifacts.check_drop(_reader(step["drop"]["location"], "check-artifacts")).as_dict()
+
+
+def _kms_key_arn(s3, bucket: str, kms) -> str | None:
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except Exception as exc:
+        if aws.error_code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
+            return None
+        raise
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") in ("aws:kms", "aws:kms:dsse") and default.get("KMSMasterKeyID"):
+            return kms.describe_key(KeyId=default["KMSMasterKeyID"])["KeyMetadata"]["Arn"]
+    return None
+
+
+def verify_grants(step: dict) -> dict:
+    """Read the research bucket and key policies (through the grants-reader role there) and check them."""
+    location = step["drop"]["location"]
+    account = config.research_account_id()
+    reader_arn = f"arn:aws:iam::{account}:role/{config.grants_reader_role_name()}"
+    credentials = _credentials(reader_arn, "verify-grants", external_id=config.research_external_id())
+    s3, kms = aws.client("s3", credentials=credentials), aws.client("kms", credentials=credentials)
+    try:
+        bucket_policy = json.loads(s3.get_bucket_policy(Bucket=location["bucket"])["Policy"])
+    except Exception as exc:
+        if aws.error_code(exc) != "NoSuchBucketPolicy":
+            raise
+        bucket_policy = None
+    key_arn = _kms_key_arn(s3, location["bucket"], kms)
+    key_policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]) if key_arn else None
+    found = grants.problems(bucket_policy, key_policy, role_arn=config.model_import_role_arn(), bucket=location["bucket"], key_arn=key_arn)
+    if found:
+        raise PolicyDeniesImportRole("; ".join(found))
+    return {"bucket": location["bucket"], "key_arn": key_arn}
+
+
+# --- registry, slot, job ---------------------------------------------------------------------
+
+def _audit(step: dict, action: str, outcome: str = "SUCCEEDED", **detail) -> None:
+    manifest = step["drop"]["manifest"]
+    audit.append(
+        audit.model_stream(manifest["model_name"]), action=action, outcome=outcome, workflow=WORKFLOW,
+        execution=step["context"]["execution"], actor=manifest["submitted_by"],
+        detail={"version": manifest["version"], **detail},
+    )
+
+
+def _version_key(manifest: dict) -> dict:
+    return {"pk": model_pk(manifest["model_name"]), "sk": f"VERSION#{manifest['version']}"}
+
+
+class VersionExists(Exception):
+    """The version is registered already (IMPORTING or IMPORTED): a duplicate drop changes nothing."""
+
+
+@idempotent_step
+def register_version(step: dict) -> dict:
+    """IMPORTING with its lineage; a version that exists (and did not fail) is never imported twice."""
+    drop, execution = step["drop"], step["context"]["execution"]
+    manifest = drop["manifest"]
+    item = {
+        **_version_key(manifest), "kind": "model-version", "model_name": manifest["model_name"], "version": manifest["version"],
+        "status": "IMPORTING", "base_model": manifest["base_model"], "lineage": manifest["lineage"],
+        "requested_tenants": manifest["requested_tenants"], "evaluation_policy": manifest.get("evaluation_policy"),
+        "submitted_by": manifest["submitted_by"], "artifacts": drop["location"]["s3_uri"], "checks": step["checks"],
+        "execution": execution, "created_at": registry.now(), "updated_at": registry.now(),
+    }
+    try:
+        aws.client("dynamodb").put_item(
+            TableName=config.registry_table(), Item=registry.to_item(item),
+            ConditionExpression="attribute_not_exists(pk) OR #st = :failed",
+            ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues={":failed": {"S": "FAILED"}},
+        )
+    except Exception as exc:
+        if aws.error_code(exc) == "ConditionalCheckFailedException":
+            raise VersionExists(f"{drop['model_id']} is registered already: a duplicate drop is not imported twice") from None
+        raise
+    _audit(step, "RegisterVersion", status="IMPORTING", artifacts=drop["location"]["s3_uri"], base_model=manifest["base_model"],
+           lineage=manifest["lineage"], checks=step["checks"])
+    return {"status": "IMPORTING"}
+
+
+def _slot_key() -> dict:
+    return {"pk": f"IMPORT_SLOT#{config.region()}", "sk": "SLOT"}
+
+
+def acquire_import_slot(step: dict) -> dict:
+    """Bedrock runs one import job per Region at a time: take the slot, or report that it is busy."""
+    execution, (_, _, deadline) = step["context"]["execution"], config.import_poll()
+    now = int(time.time())
+    try:
+        aws.client("dynamodb").put_item(
+            TableName=config.registry_table(),
+            Item=registry.to_item({**_slot_key(), "holder": execution, "model_id": step["drop"]["model_id"],
+                                   "expires_at": now + deadline + 600}),
+            # A holder that died (execution aborted) frees the slot when its lease expires.
+            ConditionExpression="attribute_not_exists(pk) OR holder = :me OR expires_at < :now",
+            ExpressionAttributeValues={":me": {"S": execution}, ":now": {"N": str(now)}},
+        )
+        return {"acquired": True, "wait_seconds": 0}
+    except Exception as exc:
+        if aws.error_code(exc) == "ConditionalCheckFailedException":
+            return {"acquired": False, "wait_seconds": config.import_slot_wait()}
+        raise
+
+
+def release_import_slot(execution: str) -> None:
+    try:
+        aws.client("dynamodb").delete_item(
+            TableName=config.registry_table(), Key=registry.to_item(_slot_key()),
+            ConditionExpression="holder = :me", ExpressionAttributeValues={":me": {"S": execution}},
+        )
+    except Exception as exc:
+        if aws.error_code(exc) != "ConditionalCheckFailedException":
+            raise
+
+
+def _names(manifest: dict, execution: str) -> tuple[str, str, str]:
+    version = manifest["version"].replace(".", "-")
+    digest = hashlib.sha256(f"{manifest['model_name']}:{manifest['version']}|{execution}".encode()).hexdigest()
+    return f"{manifest['model_name']}-{version}-{digest[:8]}", f"{manifest['model_name']}-{version}", digest[:64]
+
+
+@idempotent_step
+def create_import_job(step: dict) -> dict:
+    """CreateModelImportJob with a token derived from the version and execution: a retry never makes two jobs."""
+    drop, execution = step["drop"], step["context"]["execution"]
+    manifest = drop["manifest"]
+    job_name, model_name, token = _names(manifest, execution)
+    job_arn = aws.client("bedrock").create_model_import_job(
+        jobName=job_name, importedModelName=model_name, roleArn=config.model_import_role_arn(),
+        modelDataSource={"s3DataSource": {"s3Uri": drop["location"]["s3_uri"]}}, clientRequestToken=token,
+        jobTags=[{"key": "genai-hub:model", "value": manifest["model_name"]}, {"key": "genai-hub:version", "value": manifest["version"]}],
+        importedModelTags=[{"key": "genai-hub:model", "value": manifest["model_name"]},
+                           {"key": "genai-hub:version", "value": manifest["version"]}],
+    )["jobArn"]
+    registry.update_item(_version_key(manifest), {"import_job_arn": job_arn})
+    _audit(step, "CreateImportJob", job_arn=job_arn, imported_model_name=model_name)
+    first_wait, _, _ = config.import_poll()
+    return {"job_arn": job_arn, "started_at": int(time.time()), "wait_seconds": first_wait}
+
+
+def check_import_job(step: dict) -> dict:
+    """One poll: the job's status, the next (longer) wait, and whether the deadline has passed."""
+    job = step["job"]
+    _, longest, deadline = config.import_poll()
+    found = aws.client("bedrock").get_model_import_job(jobIdentifier=job["job_arn"])
+    return {
+        **job,
+        "status": found["status"],
+        "failure_message": found.get("failureMessage", ""),
+        "imported_model_arn": found.get("importedModelArn", ""),
+        "wait_seconds": min(job["wait_seconds"] * 2, longest),
+        "deadline_reached": found["status"] == "InProgress" and time.time() - job["started_at"] > deadline,
+        "polls": job.get("polls", 0) + 1,
+    }
+
+
+@idempotent_step
+def mark_imported(step: dict) -> dict:
+    drop, job, execution = step["drop"], step["job"], step["context"]["execution"]
+    manifest = drop["manifest"]
+    registry.update_item(_version_key(manifest), {"status": "IMPORTED", "imported_model_arn": job["imported_model_arn"],
+                                                  "imported_at": registry.now()})
+    release_import_slot(execution)
+    _audit(step, "MarkImported", imported_model_arn=job["imported_model_arn"], job_arn=job["job_arn"], polls=job["polls"])
+    return {
+        "model_name": manifest["model_name"], "version": manifest["version"], "model_id": drop["model_id"],
+        "imported_model_arn": job["imported_model_arn"], "architecture": step["checks"]["architecture"],
+        "requested_tenants": manifest["requested_tenants"], "evaluation_policy": manifest.get("evaluation_policy"),
+        "execution": execution,
+    }
+
+
+@idempotent_step
+def mark_import_failed(step: dict) -> dict:
+    """FAILED with the reason (a check, a grant, Bedrock's message or the deadline); slot released."""
+    drop, execution = step["drop"], step["context"]["execution"]
+    manifest = drop["manifest"]
+    job = step.get("job") or {}
+    if step.get("error"):
+        error, reason = _error_message(step["error"])
+    elif job.get("deadline_reached"):
+        error, reason = "ImportDeadlineExceeded", f"import job {job['job_arn']} still InProgress after {config.import_poll()[2]} s"
+    else:
+        error, reason = "ImportJobFailed", f"Bedrock: {job.get('failure_message') or 'the import job failed'}"
+    item = {**_version_key(manifest), "kind": "model-version", "model_name": manifest["model_name"], "version": manifest["version"],
+            "status": "FAILED", "failure_error": error, "failure_reason": reason, "artifacts": drop["location"]["s3_uri"],
+            "base_model": manifest["base_model"], "lineage": manifest["lineage"], "submitted_by": manifest["submitted_by"],
+            "execution": execution, "updated_at": registry.now()}
+    if job.get("job_arn"):
+        item["import_job_arn"] = job["job_arn"]
+    try:
+        # Never turn a version another execution imported into FAILED.
+        aws.client("dynamodb").put_item(
+            TableName=config.registry_table(), Item=registry.to_item(item),
+            ConditionExpression="attribute_not_exists(pk) OR #st <> :imported",
+            ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues={":imported": {"S": "IMPORTED"}},
+        )
+    except Exception as exc:
+        if aws.error_code(exc) != "ConditionalCheckFailedException":
+            raise
+    release_import_slot(execution)
+    _audit(step, "FailImport", outcome="FAILED", error=error, reason=reason, job_arn=job.get("job_arn"))
+    return {"model_name": manifest["model_name"], "version": manifest["version"], "model_id": drop["model_id"],
+            "error": error, "reason": reason, "execution": execution}

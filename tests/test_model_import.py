@@ -1,0 +1,240 @@
+"""Cross-account model import on the local engine: a bare upload to the research bucket starts it."""
+import json
+
+import pytest
+
+from genai_hub import audit
+from hubctl.cli import main as hubctl
+from hubsim import sample_model
+from hubsim.engine import RESEARCH_ACCOUNT, LocalHub
+from hubsim.patches import bedrock as bedrock_emulation
+
+IMPORT_ACTIONS = ["RegisterVersion", "CreateImportJob", "MarkImported"]
+
+
+@pytest.fixture
+def research(hub):
+    """The research account's spoke deployed; returns its S3 client and bucket."""
+    outputs = hub.deploy_research_spoke()
+    bedrock_emulation.reset_import_outcomes()
+    yield hub.account_session(RESEARCH_ACCOUNT).client("s3"), outputs["ArtifactBucketName"]
+    bedrock_emulation.reset_import_outcomes()
+
+
+def _drop(research, name="support-bot", version="1.0.0", files=None, manifest=None, **manifest_fields):
+    s3, bucket = research
+    prefix = f"models/{name}/{version}"
+    sample_model.upload(s3, bucket, prefix, sample_model.files() if files is None else files,
+                        manifest if manifest is not None else sample_model.manifest(name, version, **manifest_fields))
+    return prefix
+
+
+def _version(hub, name="support-bot", version="1.0.0") -> dict:
+    from genai_hub.registry import from_item
+
+    item = hub.client("dynamodb").get_item(
+        TableName=hub.outputs["RegistryTableName"], Key={"pk": {"S": f"MODEL#{name}"}, "sk": {"S": f"VERSION#{version}"}},
+        ConsistentRead=True).get("Item")
+    return from_item(item) if item else {}
+
+
+def _jobs(hub) -> list[dict]:
+    return hub.client("bedrock").list_model_import_jobs()["modelImportJobSummaries"]
+
+
+def _import_executions(hub) -> list[dict]:
+    return hub.executions(hub.outputs["ModelImportStateMachineArn"])
+
+
+def test_a_bare_upload_imports_the_model(hub, research, hub_events):
+    # Given the research team's pipeline writes the artifacts, then import.json
+    _drop(research, tenants=["acme-retail"])
+
+    # When the hub has reacted to the upload (nothing else was sent)
+    hub.wait_for_executions(timeout=120)
+
+    # Then the version is IMPORTED with its lineage and the imported model exists in Bedrock
+    [execution] = _import_executions(hub)
+    assert execution["status"] == "SUCCEEDED"
+    version = _version(hub)
+    assert version["status"] == "IMPORTED"
+    assert version["lineage"]["training_job"].endswith("support-bot-1-0-0")
+    assert version["checks"]["architecture"] == "LlamaForCausalLM" and version["checks"]["tensors"] == 4
+    model = hub.client("bedrock").get_imported_model(modelIdentifier=version["imported_model_arn"])
+    assert model["modelName"] == "support-bot-1-0-0" and model["modelArchitecture"] == "llama"
+    # and ModelImported was emitted, and every step is on the model's audit stream
+    [imported] = hub_events("ModelImported")
+    assert imported["detail"]["imported_model_arn"] == version["imported_model_arn"]
+    assert imported["detail"]["requested_tenants"] == ["acme-retail"]
+    records = audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"])
+    assert [r["action"] for r in records] == IMPORT_ACTIONS
+    assert audit.verify_chain("model#support-bot", records) is None
+
+
+def test_manifest_uploaded_twice_makes_one_version_and_one_job(hub, research):
+    s3, bucket = research
+    prefix = _drop(research)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/import.json", Body=json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode())
+
+    hub.wait_for_executions(timeout=120)
+
+    assert len(_import_executions(hub)) == 2
+    assert _version(hub)["status"] == "IMPORTED"
+    assert len(_jobs(hub)) == 1
+    actions = [r["action"] for r in audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"])]
+    assert actions == IMPORT_ACTIONS
+
+
+def _without(name):
+    files = sample_model.files()
+    del files[name]
+    return files
+
+
+def _with(name, body):
+    files = sample_model.files()
+    files[name] = body
+    return files
+
+
+BAD_DROPS = {
+    "unsupported architecture": (_with("config.json", json.dumps({"architectures": ["BertForMaskedLM"], "model_type": "bert"}).encode()),
+                                 "UnsupportedArchitecture", "BertForMaskedLM"),
+    "missing tokenizer": (_without("tokenizer.json"), "ArtifactMissing", "tokenizer.json or tokenizer.model"),
+    "corrupt safetensors header": (_with("model-00002-of-00002.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{broken json....."),
+                                   "CorruptSafetensors", "model-00002-of-00002.safetensors"),
+    "missing config.json": (_without("config.json"), "ArtifactMissing", "config.json"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_DROPS, ids=list(BAD_DROPS))
+def test_bad_artifacts_fail_fast_with_the_named_reason_and_no_job(hub, research, hub_events, case):
+    files, error, named = BAD_DROPS[case]
+    _drop(research, files=files)
+
+    hub.wait_for_executions(timeout=60)
+
+    version = _version(hub)
+    assert (version["status"], version["failure_error"]) == ("FAILED", error)
+    assert named in version["failure_reason"]
+    assert _jobs(hub) == []
+    [failed] = hub_events("ModelImportFailed")
+    assert failed["detail"]["error"] == error
+    records = audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"])
+    assert [(r["action"], r["outcome"]) for r in records] == [("FailImport", "FAILED")]
+
+
+def test_bucket_policy_without_the_grant_fails_before_any_job_naming_the_statement(hub, research):
+    s3, bucket = research
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "AllowHubImportRoleRead"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+    _drop(research)
+    hub.wait_for_executions(timeout=60)
+
+    version = _version(hub)
+    assert version["failure_error"] == "PolicyDeniesImportRole"
+    assert f"bucket policy has no statement allowing {hub.outputs['ModelImportRoleArn']} s3:GetObject" in version["failure_reason"]
+    assert _jobs(hub) == []
+
+
+def test_key_policy_without_decrypt_fails_before_any_job(hub, research):
+    kms = hub.client("kms", account_id=RESEARCH_ACCOUNT)
+    key_id = hub.research["ArtifactKeyArn"]
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "AllowHubImportRoleDecrypt"]
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+
+    _drop(research)
+    hub.wait_for_executions(timeout=60)
+
+    version = _version(hub)
+    assert version["failure_error"] == "PolicyDeniesImportRole"
+    assert "key policy has no statement allowing" in version["failure_reason"] and "kms:Decrypt" in version["failure_reason"]
+    assert _jobs(hub) == []
+
+
+def test_two_drops_at_once_are_both_imported_one_job_at_a_time(hub, research):
+    before = bedrock_emulation.rejected_concurrent_creates
+    _drop(research, name="support-bot")
+    _drop(research, name="claims-triage")
+
+    hub.wait_for_executions(timeout=180)
+
+    assert _version(hub, "support-bot")["status"] == "IMPORTED"
+    assert _version(hub, "claims-triage")["status"] == "IMPORTED"
+    jobs = sorted(_jobs(hub), key=lambda j: j["creationTime"])
+    assert len(jobs) == 2
+    # the second job started only after the first ended
+    assert jobs[1]["creationTime"] >= jobs[0]["endTime"]
+    assert bedrock_emulation.rejected_concurrent_creates == before
+
+
+def test_a_job_that_fails_in_bedrock_is_failed_with_its_message(hub, research, hub_events):
+    bedrock_emulation.import_outcomes["support-bot-1-0-0"] = {"status": "Failed", "message": "Model weights do not match config.json"}
+    _drop(research)
+
+    hub.wait_for_executions(timeout=120)
+
+    version = _version(hub)
+    assert (version["status"], version["failure_error"]) == ("FAILED", "ImportJobFailed")
+    assert "Model weights do not match config.json" in version["failure_reason"]
+    assert [e["detail"]["error"] for e in hub_events("ModelImportFailed")] == ["ImportJobFailed"]
+    # the slot is free again: the next drop imports
+    bedrock_emulation.import_outcomes.clear()
+    _drop(research, name="claims-triage")
+    hub.wait_for_executions(timeout=120)
+    assert _version(hub, "claims-triage")["status"] == "IMPORTED"
+
+
+def test_a_job_that_never_finishes_reaches_the_deadline_and_is_audited():
+    with LocalHub(parameters={"ImportDeadlineSeconds": 4}) as hub:
+        outputs = hub.deploy_research_spoke()
+        bedrock_emulation.import_outcomes["support-bot-1-0-0"] = {"status": "Hang"}
+        try:
+            _drop((hub.account_session(RESEARCH_ACCOUNT).client("s3"), outputs["ArtifactBucketName"]))
+            hub.wait_for_executions(timeout=120)
+        finally:
+            bedrock_emulation.reset_import_outcomes()
+        version = _version(hub)
+        assert (version["status"], version["failure_error"]) == ("FAILED", "ImportDeadlineExceeded")
+        last = audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"])[-1]
+        assert (last["action"], json.loads(last["detail"])["error"]) == ("FailImport", "ImportDeadlineExceeded")
+
+
+def test_invalid_manifest_is_rejected_naming_the_field(hub, research, hub_events):
+    manifest = sample_model.manifest("support-bot", "1.0.0")
+    del manifest["lineage"]
+    _drop(research, manifest=manifest)
+
+    hub.wait_for_executions(timeout=60)
+
+    [execution] = _import_executions(hub)
+    assert hub.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])["error"] == "InputRejected"
+    [rejected] = hub_events("WorkflowInputRejected")
+    assert "$.lineage" in rejected["detail"]["reason"] and "import.json" in rejected["detail"]["reason"]
+    assert _jobs(hub) == []
+
+
+def test_hubctl_import_reruns_a_fixed_drop_and_models_show_tells_the_story(hub, research, capsys):
+    # Given a drop that failed for a missing tokenizer
+    s3, bucket = research
+    prefix = _drop(research, files=_without("tokenizer.json"))
+    hub.wait_for_executions(timeout=60)
+    assert _version(hub)["status"] == "FAILED"
+
+    # When the research team adds the file and an admin re-runs the drop by hand
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/tokenizer.json", Body=sample_model.files()["tokenizer.json"])
+    assert hubctl(["import", prefix, "--requested-by", "admin@example.com"]) == 0
+    hub.wait_for_executions(timeout=120)
+
+    # Then the version is imported, and hubctl shows versions, lineage and the audit trail
+    assert _version(hub)["status"] == "IMPORTED"
+    capsys.readouterr()
+    assert hubctl(["models", "list"]) == 0
+    assert "support-bot" in capsys.readouterr().out
+    assert hubctl(["models", "show", "support-bot"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("IMPORTED", "meta-llama/Llama-3.1-8B-Instruct", "training-job/support-bot-1-0-0", "FailImport", "MarkImported"):
+        assert expected in out
