@@ -60,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--bucket", help="research bucket (default: the hub stack's ResearchArtifactBucketName)")
     imp.add_argument("--requested-by", default=os.environ.get("USER", "hubctl"), help="who asks (audited)")
 
+    approve = sub.add_parser("approve", help="approve a model version waiting for a human decision (evaluation gate)")
+    approve.add_argument("model_name")
+    approve.add_argument("version")
+    approve.add_argument("--approver", default=os.environ.get("USER", "hubctl"), help="who decides (audited)")
+    reject = sub.add_parser("reject", help="reject a model version waiting for a human decision")
+    reject.add_argument("model_name")
+    reject.add_argument("version")
+    reject.add_argument("--reason", required=True, help="why (audited, sent in ModelRejected)")
+    reject.add_argument("--approver", default=os.environ.get("USER", "hubctl"), help="who decides (audited)")
+
+    evaluations = sub.add_parser("evaluations", help="evaluation results")
+    ev_sub = evaluations.add_subparsers(dest="action", metavar="ACTION")
+    ev_show = ev_sub.add_parser("show", help="metrics table, gate and worst items of a version's evaluation")
+    ev_show.add_argument("model_name")
+    ev_show.add_argument("version")
+
     executions = sub.add_parser("executions", help="workflow executions")
     e_sub = executions.add_subparsers(dest="action", metavar="ACTION")
     e_sub.add_parser("list", help="executions of every workflow")
@@ -134,6 +150,28 @@ def _onboard(hub, args) -> int:
     return 0 if found["status"] == "SUCCEEDED" else 1
 
 
+def _decide(hub, args) -> int:
+    """Answer the evaluation's waiting task with the decision; the workflow records and audits it."""
+    item = hub.client("dynamodb").get_item(
+        TableName=hub.output("RegistryTableName"), ConsistentRead=True,
+        Key={"pk": {"S": f"MODEL#{args.model_name}"}, "sk": {"S": f"APPROVAL#{args.version}"}}).get("Item")
+    if not item:
+        views.console.print(f"[red]{args.model_name} {args.version} is not waiting for a decision[/red] (see `hubctl models show {args.model_name}`)")
+        return 1
+    sfn, token = hub.client("stepfunctions"), item["task_token"]["S"]
+    try:
+        if args.command == "approve":
+            sfn.send_task_success(taskToken=token, output=json.dumps({"decision": "approve", "approver": args.approver}))
+        else:
+            sfn.send_task_failure(taskToken=token, error="ApprovalRejected",
+                                  cause=json.dumps({"approver": args.approver, "reason": args.reason}))
+    except Exception as exc:  # TaskTimedOut, InvalidToken: the wait is over
+        views.console.print(f"[red]the decision was not accepted: {exc}[/red]")
+        return 1
+    views.console.print(f"{args.command}d {args.model_name} {args.version} as {args.approver}; the evaluation workflow continues")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -170,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             detail = {"bucket": args.bucket or hub.output("ResearchArtifactBucketName"), "prefix": args.prefix.strip("/"),
                       "requested_by": args.requested_by}
             return _put(hub, "ModelImportRequested", detail)
+        if args.command in ("approve", "reject"):
+            return _decide(hub, args)
+        if args.command == "evaluations":
+            return 0 if views.print_evaluation(hub, args.model_name, args.version) else 1
         if args.command == "executions":
             if args.action == "list":
                 views.print_executions(hub)

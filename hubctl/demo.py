@@ -45,36 +45,75 @@ def _outcome(hub: Hub, sample: dict, executions: list[dict]) -> tuple[bool, str]
     return True, f"tenant {got}" + (f" ({meta.get('failure_error')})" if got == "FAILED" else "")
 
 
+def _dataset_answers(good: bool) -> bytes:
+    """A script for the emulated model: the dataset's references (passes) or refusals (fails)."""
+    rows = [json.loads(line) for line in (ROOT / "datasets" / "support-qa-v1.jsonl").read_text().splitlines() if line.strip()]
+    if good:
+        return json.dumps({"answers": {r["prompt"]: r["reference"] for r in rows}, "latency_ms": 320}).encode()
+    return json.dumps({"answers": {}, "default": "I can't help with that request.", "latency_ms": 410}).encode()
+
+
+def _wait_for_status(local, hub: Hub, model: str, version: str, statuses: set[str], timeout: float = 180) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = views.model_versions(hub, model)
+        status = next((v["status"] for v in found if v["version"] == version), "missing")
+        if status in statuses or time.monotonic() > deadline:
+            return status
+        time.sleep(0.3)
+
+
 def _model_import(local, hub: Hub, quiet: bool) -> int:
-    """Upload a small real model to the research bucket; the upload alone must import it."""
+    """Upload two small real models to the research bucket; the uploads alone import and evaluate them."""
     from hubsim import sample_model
     from hubsim.engine import RESEARCH_ACCOUNT
 
     console = views.console
-    console.print(Rule("Cross-account model import"))
+    console.print(Rule("Cross-account model import and evaluation gate"))
     research = local.deploy_research_spoke()
     manifest = json.loads((ROOT / "events" / "import" / "manifest-support-bot-1.0.0.json").read_text())
-    prefix = f"models/{manifest['model_name']}/{manifest['version']}"
-    drop = sample_model.files()
+    failing = sample_model.manifest("claims-triage", "0.9.0", tenants=["acme-retail"])
     s3 = local.account_session(RESEARCH_ACCOUNT).client("s3")
-    sample_model.upload(s3, research["ArtifactBucketName"], prefix, drop, manifest)
-    console.print(f"Research account {RESEARCH_ACCOUNT} uploaded s3://{research['ArtifactBucketName']}/{prefix}/: "
-                  f"{', '.join(drop)} and import.json (last)")
-    with console.status("Waiting for the import (checks, grants, Bedrock job, growing polls)..."):
-        local.wait_for_executions(timeout=180)
-    for execution in views.list_executions(hub):
-        if execution["workflow"] == "ModelImport" and not quiet:
-            views.print_execution(hub, execution["executionArn"])
-    versions = views.model_versions(hub, manifest["model_name"])
-    status = versions[0]["status"] if versions else "missing"
-    ok = status == "IMPORTED"
-    console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  "
-                  f"{manifest['model_name']} {manifest['version']}: {status} {versions[0].get('imported_model_arn', '') if versions else ''}")
-    if quiet:
-        views.print_models(hub)
-    else:
+    for doc, good in ((manifest, True), (failing, False)):
+        prefix = f"models/{doc['model_name']}/{doc['version']}"
+        drop = {**sample_model.files(), "hubsim-answers.json": _dataset_answers(good)}
+        sample_model.upload(s3, research["ArtifactBucketName"], prefix, drop, doc)
+        console.print(f"Research account {RESEARCH_ACCOUNT} uploaded s3://{research['ArtifactBucketName']}/{prefix}/: "
+                      f"{', '.join(drop)} and import.json (last)")
+    expected = {manifest["model_name"]: "AWAITING_APPROVAL", failing["model_name"]: "REJECTED"}
+    results = {}
+    with console.status("Importing (checks, grants, Bedrock job) and evaluating (dataset, metrics, gate)..."):
+        for doc in (manifest, failing):
+            results[doc["model_name"]] = _wait_for_status(local, hub, doc["model_name"], doc["version"],
+                                                          {"AWAITING_APPROVAL", "APPROVED", "REJECTED", "FAILED"})
+    failures = 0
+    for name, status in results.items():
+        ok = status == expected[name]
+        failures += not ok
+        console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {name}: {status} (expected {expected[name]})")
+    for doc in (manifest, failing):
+        views.print_evaluation(hub, doc["model_name"], doc["version"])
+
+    console.print(f"An approver approves {manifest['model_name']} {manifest['version']} (hubctl approve):")
+    from hubctl.cli import main as hubctl
+
+    hubctl(["approve", manifest["model_name"], manifest["version"], "--approver", "ml-governance-lead@example.com"])
+    status = _wait_for_status(local, hub, manifest["model_name"], manifest["version"], {"APPROVED", "REJECTED"}, timeout=60)
+    local.wait_for_executions(timeout=60)
+    ok = status == "APPROVED"
+    failures += not ok
+    console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {manifest['model_name']}: {status}")
+    for tenant_id in manifest["requested_tenants"]:
+        grants = [k for k in views.tenant_items(hub, tenant_id) if k == f"GRANT#{manifest['model_name']}:{manifest['version']}"]
+        console.print(f"  grant of {manifest['model_name']}:{manifest['version']} to {tenant_id}: "
+                      f"{'yes' if grants else 'no (residency: the model runs in ' + local.region + ')'}")
+    if not quiet:
+        for execution in views.list_executions(hub):
+            if execution["workflow"] in ("ModelImport", "Evaluation"):
+                views.print_execution(hub, execution["executionArn"])
         views.print_model(hub, manifest["model_name"])
-    return 0 if ok else 1
+    views.print_models(hub)
+    return failures
 
 
 def run(quiet: bool = False) -> int:

@@ -109,6 +109,14 @@ def print_models(hub: Hub) -> None:
     console.print(table)
 
 
+def _evaluation_line(evaluation: dict | None) -> str | None:
+    if not evaluation:
+        return None
+    aggregate = evaluation["aggregate"]
+    shown = ", ".join(f"{k} {aggregate[k]}" for k in ("token_f1", "rouge_l", "exact_match", "latency_p95_ms", "error_rate") if k in aggregate)
+    return f"{'passed' if evaluation['passed'] else 'failed'} ({evaluation['policy']}): {shown}"
+
+
 def print_model(hub: Hub, model_name: str) -> bool:
     versions = model_versions(hub, model_name)
     if not versions:
@@ -122,10 +130,40 @@ def print_model(hub: Hub, model_name: str) -> bool:
                              ("code revision", lineage.get("code_revision")), ("submitted by", v.get("submitted_by")),
                              ("checks", v.get("checks")), ("import job", v.get("import_job_arn")),
                              ("imported model", v.get("imported_model_arn")), ("requested tenants", v.get("requested_tenants")),
+                             ("evaluation", _evaluation_line(v.get("evaluation"))), ("approved by", v.get("approved_by")),
+                             ("rejected", f"{v.get('rejected_by')}: {v.get('rejection_reason')}" if v.get("rejected_by") else None),
                              ("failure", f"{v.get('failure_error')}: {v.get('failure_reason')}" if v.get("failure_error") else None)):
             if value:
                 console.print(f"  {label:<18}{value}")
     print_audit(hub, f"model#{model_name}")
+    return True
+
+
+def print_evaluation(hub: Hub, model_name: str, version: str) -> bool:
+    found = [v for v in model_versions(hub, model_name) if v["version"] == version]
+    evaluation = found[0].get("evaluation") if found else None
+    if not evaluation:
+        console.print(f"[red]no evaluation of {model_name} {version}[/red]")
+        return False
+    bucket, key = evaluation["result_uri"][5:].split("/", 1)
+    result = json.loads(hub.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    verdict = "[green]passed[/green]" if evaluation["passed"] else "[red]failed[/red]"
+    console.print(f"[bold]{model_name} {version}[/bold]  policy {evaluation['policy']}  gate {verdict}  status {styled(found[0]['status'])}")
+    thresholds = {f["metric"]: f for f in evaluation.get("failures", [])}
+    table = new_table("Metrics", "metric", "value", "threshold", "result")
+    for metric, value in result["aggregate"].items():
+        failure = thresholds.get(metric)
+        table.add_row(metric, str(value), f"{failure['op']} {failure['threshold']}" if failure else "",
+                      "[red]fails[/red]" if failure else "")
+    console.print(table)
+    from genai_hub.metrics import worst_items
+
+    worst = new_table("Worst items", "id", "tags", "token F1", "ROUGE-L", "exact", "latency ms", "error", "refused", "banned")
+    for item in worst_items(result):
+        worst.add_row(item["id"], ",".join(item.get("tags") or []), str(item["token_f1"]), str(item["rouge_l"]), str(item["exact_match"]),
+                      str(item.get("latency_ms")), str(item.get("error") or ""), str(item.get("refused")), str(item.get("banned")))
+    console.print(worst)
+    console.print(f"full result: {evaluation['result_uri']}")
     return True
 
 

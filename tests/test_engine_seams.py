@@ -849,3 +849,110 @@ def test_concurrent_conditional_puts_let_exactly_one_writer_win(engine, monkeypa
     assert {o for o, _ in outcomes if o != "won"} == {"ConditionalCheckFailedException"}
     item = ddb.get_item(TableName="seam-locks", Key={"pk": {"S": "LOCK"}})["Item"]
     assert item["writer"]["N"] == str(winners[0])
+
+
+# ------------------------------------------------------------------------------ bedrock runtime
+def test_bedrock_runtime_answers_imported_models_deterministically(engine, monkeypatch):
+    from datetime import timedelta, timezone
+
+    from botocore.config import Config
+
+    from hubsim.patches import bedrock as bedrock_patch
+
+    monkeypatch.setattr(bedrock_patch, "import_seconds", 0.2)
+    monkeypatch.setattr(bedrock_patch, "import_outcomes", {})
+    bedrock = engine.client("bedrock")
+    # total_max_attempts=1: no retry by botocore (its `max_attempts` counts retries, not attempts)
+    runtime = boto3.client("bedrock-runtime", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+
+    # An imported model whose artifacts (in another account) script its answers
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "bedrock.amazonaws.com", "AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"},
+    }]}
+    role_arn = engine.client("iam").create_role(
+        RoleName="seam-bedrock-runtime-import", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    s3 = engine.account_session("111111111111").client("s3")
+    s3.create_bucket(Bucket="seam-runtime-artifacts")
+    s3.put_object(Bucket="seam-runtime-artifacts", Key="models/m1/config.json",
+                  Body=json.dumps({"architectures": ["LlamaForCausalLM"], "model_type": "llama"}).encode())
+    s3.put_object(Bucket="seam-runtime-artifacts", Key="models/m1/hubsim-answers.json", Body=json.dumps({
+        "answers": {"What is the capital of France?": "Paris is the capital of France."},
+        "default": "I do not know.", "latency_ms": 150, "throttle_first": 2,
+    }).encode())
+    job_arn = bedrock.create_model_import_job(
+        jobName="runtime-import", importedModelName="runtime-llama", roleArn=role_arn,
+        modelDataSource={"s3DataSource": {"s3Uri": "s3://seam-runtime-artifacts/models/m1/"}})["jobArn"]
+    deadline = time.monotonic() + 15
+    while (job := bedrock.get_model_import_job(jobIdentifier=job_arn))["status"] == "InProgress":
+        assert time.monotonic() < deadline, "import still InProgress"
+        time.sleep(0.05)
+    assert job["status"] == "Completed"
+    model_arn = job["importedModelArn"]
+
+    def converse(text, model_id=model_arn, **extra):
+        return runtime.converse(modelId=model_id, messages=[{"role": "user", "content": [{"text": text}]}], **extra)
+
+    def error_of(call, *args, **kwargs):
+        with pytest.raises(ClientError) as raised:
+            call(*args, **kwargs)
+        return raised.value.response
+
+    # throttle_first 2: the first two calls of the model are throttled (429), then it answers
+    for _ in range(2):
+        throttled = error_of(converse, "What is the capital of France?")
+        assert throttled["Error"]["Code"] == "ThrottlingException"
+        assert throttled["ResponseMetadata"]["HTTPStatusCode"] == 429
+
+    # Converse: the scripted answer for its exact prompt, with the real shapes
+    answered = converse("What is the capital of France?", system=[{"text": "Be brief."}], inferenceConfig={"maxTokens": 64})
+    answered.pop("ResponseMetadata")
+    assert answered == {
+        "output": {"message": {"role": "assistant", "content": [{"text": "Paris is the capital of France."}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 8, "outputTokens": 6, "totalTokens": 14},  # "Be brief." counts too
+        "metrics": {"latencyMs": 150},
+    }
+    # ... the script's default for any other prompt; by name as well as ARN
+    other = converse("Tell me a joke", model_id="runtime-llama")
+    assert other["output"]["message"]["content"] == [{"text": "I do not know."}]
+    assert other["usage"] == {"inputTokens": 4, "outputTokens": 4, "totalTokens": 8}
+
+    # InvokeModel: Llama-style body in, generation out
+    invoked = runtime.invoke_model(modelId=model_arn, contentType="application/json", accept="application/json",
+                                   body=json.dumps({"prompt": "What is the capital of France?", "max_gen_len": 64}))
+    assert invoked["contentType"] == "application/json"
+    assert json.loads(invoked["body"].read()) == {
+        "generation": "Paris is the capital of France.", "prompt_token_count": 6,
+        "generation_token_count": 6, "stop_reason": "stop"}
+
+    # A foundation model: Converse echoes deterministically; InvokeModel stays moto's
+    echoed = converse("one two three four five six seven eight nine ten", model_id="meta.llama3-8b-instruct-v1:0")
+    assert echoed["output"]["message"]["content"] == [{"text": "Echo: one two three four five six seven eight"}]
+    assert echoed["metrics"] == {"latencyMs": 100}
+    foundation = runtime.invoke_model(modelId="meta.llama3-8b-instruct-v1:0", body=json.dumps({"prompt": "hi"}),
+                                      contentType="application/json", accept="application/json")
+    assert json.loads(foundation["body"].read()) == {}
+
+    # CloudWatch: AWS/Bedrock usage per ModelId as passed (throttles apart from invocations)
+    cloudwatch, now = engine.client("cloudwatch"), datetime.now(timezone.utc)
+
+    def total(metric, model_id=model_arn):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Bedrock", MetricName=metric, Dimensions=[{"Name": "ModelId", "Value": model_id}],
+            StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=10),
+            Period=3600, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert total("Invocations") == 2 and total("InvocationThrottles") == 2
+    assert total("InputTokenCount") == 8 + 6 and total("OutputTokenCount") == 6 + 6
+    assert total("InvocationLatency") == 300
+    assert total("Invocations", "runtime-llama") == 1 and total("Invocations", "meta.llama3-8b-instruct-v1:0") == 1
+
+    # Unknown and deleted imported models are not found
+    unknown = f"arn:aws:bedrock:us-east-1:{HUB_ACCOUNT}:imported-model/nosuchmodel1"
+    assert error_of(converse, "hello", model_id=unknown)["Error"]["Code"] == "ResourceNotFoundException"
+    bedrock.delete_imported_model(modelIdentifier=model_arn)
+    gone = error_of(runtime.invoke_model, modelId=model_arn, body=json.dumps({"prompt": "hello"}),
+                    contentType="application/json", accept="application/json")
+    assert (gone["Error"]["Code"], gone["ResponseMetadata"]["HTTPStatusCode"]) == ("ResourceNotFoundException", 404)

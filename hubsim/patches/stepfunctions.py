@@ -34,6 +34,9 @@ And two costs moto pays on every execution, which made 200 concurrent executions
    `DynamoDB.AmazonDynamoDBException`). Timeouts are a promise about the remote service, not
    about this process's scheduler, so they are stretched by `timeout_scale`
    (HUBSIM_TIMEOUT_SCALE, default 10; tests of timeouts set 1).
+7. `StepFunctionResponse.send_task_failure` passes the error but drops the `cause`, so a task
+   answered by SendTaskFailure (a person rejecting an approval) loses who and why. The
+   replacement passes both, as the API does.
 """
 import copy
 import datetime
@@ -52,7 +55,8 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from moto.stepfunctions.parser.asl.utils import boto_client as parser_boto_client
 from moto.stepfunctions.parser.backend import execution as parser_execution
 from moto.stepfunctions.parser.backend import execution_worker
-from moto.stepfunctions.responses import get_backend
+from moto.core.responses import EmptyResult
+from moto.stepfunctions.responses import StepFunctionResponse, get_backend
 
 from hubsim.patches import Patch
 
@@ -174,9 +178,16 @@ def boto_client_for(region: str, service: str, state_credentials=None):
     return client
 
 
+def send_task_failure(self):
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
+    return EmptyResult()
+
+
 def apply() -> None:
     if _originals:
         return
+    StepFunctionResponse.send_task_failure = send_task_failure
     _originals["boto_client_for"] = parser_boto_client.boto_client_for
     execution_worker.ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint
     timeout_components.Timeout._eval_body = _timeout_eval_body

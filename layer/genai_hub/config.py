@@ -73,3 +73,7 @@ def import_poll() -> tuple[int, int, int]:
 def import_slot_wait() -> int:
     """Seconds between two tries for the import slot while another import runs."""
     return int(os.environ.get("IMPORT_SLOT_WAIT_SECONDS", "60"))
+
+
+def evaluation_bucket() -> str:
+    return _required("EVALUATION_BUCKET")

@@ -59,3 +59,15 @@ class ImportJobFailed(HubError):
 
 class ImportDeadlineExceeded(HubError):
     """The import job did not finish before the deadline."""
+
+
+class VersionNotReady(HubError):
+    """The version is not in the state this step expects (e.g. a duplicate ModelImported)."""
+
+
+class ModelThrottled(HubError):
+    """Bedrock throttled an evaluation call; the state machine retries it with backoff."""
+
+
+class PolicyNotFound(HubError):
+    """No evaluation policy of that name in data/evaluation_policies/."""

@@ -18,6 +18,15 @@ from genai_hub.onboarding import _error_message
 
 WORKFLOW = "model-import"
 MANIFEST = "import.json"
+_DENIED = ("AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException")
+
+
+def _denied(where: str) -> PolicyDeniesImportRole:
+    # On AWS a missing grant shows up here first, as the hub reads the drop through the import role.
+    return PolicyDeniesImportRole(
+        f"the import role {config.model_import_role_arn()} cannot read {where}: check the research bucket policy "
+        "(s3:GetObject, s3:ListBucket) and key policy (kms:Decrypt) grants"
+    )
 
 
 def model_pk(name: str) -> str:
@@ -39,9 +48,14 @@ class S3Reader:
 
     def list(self) -> dict[str, int]:
         found = {}
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for obj in page.get("Contents", []):
-                found[obj["Key"][len(self.prefix):]] = obj["Size"]
+        try:
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for obj in page.get("Contents", []):
+                    found[obj["Key"][len(self.prefix):]] = obj["Size"]
+        except Exception as exc:
+            if aws.error_code(exc) in _DENIED:
+                raise _denied(f"s3://{self.bucket}/{self.prefix} (list)") from None
+            raise
         return found
 
     def read(self, name: str, start: int = 0, end: int | None = None) -> bytes:
@@ -53,6 +67,8 @@ class S3Reader:
         except Exception as exc:
             if aws.error_code(exc) in ("NoSuchKey", "404"):
                 raise ArtifactMissing(f"{name} is missing from s3://{self.bucket}/{self.prefix}") from None
+            if aws.error_code(exc) in _DENIED:
+                raise _denied(f"s3://{self.bucket}/{self.prefix}{name}") from None
             raise
 
 

@@ -61,6 +61,8 @@ def put_tenant_pending(tenant: dict, execution: str) -> None:
             "data_residency": tenant["data_residency"],
             "allow_global_inference": tenant["allow_global_inference"],
             "spoke_account_id": tenant["spoke"]["account_id"],
+            # Needed to reach the spoke again (promotions, retirement); never logged or audited.
+            "spoke_external_id": tenant["spoke"]["external_id"],
             "default_models": tenant["default_models"],
             "status": "PENDING",
             "execution": execution,

@@ -47,3 +47,11 @@ def assert_within_residency(profile_id: str, residency: str, allow_global: bool)
     prefix = profile_id.split(".", 1)[0]
     if prefix not in allowed_prefixes(residency, allow_global):
         raise ResidencyViolation(f"profile {profile_id} is outside data residency {residency!r}")
+
+
+def region_allowed(region: str, residency: str, allow_global: bool) -> bool:
+    """May a tenant of this residency use a model hosted in `region` (an imported model lives in one Region)?"""
+    if allow_global:
+        return True
+    prefix = {"us": ("us-",), "eu": ("eu-",), "apac": ("ap-",)}[residency]
+    return region.startswith(prefix)

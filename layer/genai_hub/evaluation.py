@@ -1,0 +1,265 @@
+"""Evaluation and promotion: the logic of each step of statemachines/evaluation.asl.json.
+
+ModelImported starts it. The version (IMPORTED -> EVALUATING, once: a duplicate event finds it
+EVALUATING and changes nothing) is run against its evaluation policy's dataset, scored
+(genai_hub.metrics), gated on the policy's thresholds and, where the policy says so, on a human
+decision; then granted to the requested tenants that are ACTIVE and whose data residency admits
+the Region the imported model lives in. Audited on the model's stream and each granted tenant's.
+Prompts and model outputs go to the evaluation bucket only, never to the audit trail or logs.
+"""
+import functools
+import json
+import time
+from pathlib import Path
+
+from genai_hub import audit, aws, config, metrics, registry, residency, schemas
+from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady
+from genai_hub.idempotency import idempotent_step
+from genai_hub.onboarding import _error_message, _spoke_credentials
+
+WORKFLOW = "evaluation"
+_POLICIES = Path(__file__).parent / "data" / "evaluation_policies"
+
+
+def load_policy(name: str | None) -> dict:
+    path = _POLICIES / f"{name or 'default'}.json"
+    if not path.is_file():
+        raise PolicyNotFound(f"evaluation policy {name!r} not found (known: {', '.join(sorted(p.stem for p in _POLICIES.glob('*.json')))})")
+    return schemas.validate_document("evaluation-policy", json.loads(path.read_text()), source=path.name)
+
+
+def _version_key(model_name: str, version: str) -> dict:
+    return {"pk": f"MODEL#{model_name}", "sk": f"VERSION#{version}"}
+
+
+def _audit(model: dict, step: dict, action: str, outcome: str = "SUCCEEDED", actor: str = "genai-hub", **detail) -> None:
+    audit.append(audit.model_stream(model["model_name"]), action=action, outcome=outcome, workflow=WORKFLOW,
+                 execution=step["context"]["execution"], actor=actor, detail={"version": model["version"], **detail})
+
+
+def _transition(model: dict, to: str, allowed_from: tuple[str, ...], fields: dict | None = None) -> None:
+    """Move the version's status, only from the states given (conditional write)."""
+    fields = {"status": to, **(fields or {}), "updated_at": registry.now()}
+    values = {f":v{i}": v for i, v in enumerate(fields.values())}
+    values.update({f":from{i}": s for i, s in enumerate(allowed_from)})
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=config.registry_table(), Key=registry.to_item(_version_key(model["model_name"], model["version"])),
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            ConditionExpression=f"#f0 IN ({', '.join(f':from{i}' for i in range(len(allowed_from)))})",
+            ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(fields)},
+            ExpressionAttributeValues=registry.to_item(values),
+        )
+    except Exception as exc:
+        if aws.error_code(exc) == "ConditionalCheckFailedException":
+            raise VersionNotReady(f"{model['model_id']} is not {' or '.join(allowed_from)}: nothing to do") from None
+        raise
+
+
+def _read_dataset(uri: str, limit: int) -> list[dict]:
+    bucket, key = (uri[5:].split("/", 1) if uri.startswith("s3://") else (config.evaluation_bucket(), uri))
+    try:
+        body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except Exception as exc:
+        if aws.error_code(exc) in ("NoSuchKey", "NoSuchBucket"):
+            raise InvalidInput(f"dataset s3://{bucket}/{key} not found", field="$.dataset") from None
+        raise
+    items = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise InvalidInput(f"dataset line {number}: not valid JSON", field="$.dataset") from None
+        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not isinstance(row.get("reference"), str):
+            raise InvalidInput(f"dataset line {number}: expected prompt and reference strings", field="$.dataset")
+        items.append({"id": str(row.get("id", number)), "prompt": row["prompt"], "reference": row["reference"],
+                      "tags": row.get("tags", [])})
+        if len(items) >= limit:
+            break
+    if not items:
+        raise InvalidInput(f"dataset s3://{bucket}/{key} has no items", field="$.dataset")
+    return items
+
+
+@idempotent_step
+def start_evaluation(step: dict) -> dict:
+    """Validate ModelImported, take the version IMPORTED -> EVALUATING, load policy and dataset."""
+    event = step["event"]
+    model = schemas.validate_detail("ModelImported", event.get("detail"))
+    version = registry.from_item(aws.client("dynamodb").get_item(
+        TableName=config.registry_table(), Key=registry.to_item(_version_key(model["model_name"], model["version"])),
+        ConsistentRead=True).get("Item") or {})
+    policy = load_policy(model.get("evaluation_policy") or version.get("evaluation_policy"))
+    items = _read_dataset(policy["dataset"], policy["max_items"])
+    _transition(model, "EVALUATING", ("IMPORTED",), {"evaluation_execution": step["context"]["execution"]})
+    _audit(model, step, "StartEvaluation", policy=policy["name"], dataset=policy["dataset"], items=len(items))
+    return {"model": {k: model[k] for k in ("model_name", "version", "model_id", "imported_model_arn", "requested_tenants")},
+            "policy": policy, "items": items}
+
+
+def invoke_prompt(step: dict) -> dict:
+    """One dataset item against the imported model; a throttle is retried by the state machine."""
+    item, inference = step["item"], step["inference"]
+    started = time.perf_counter()
+    try:
+        response = aws.client("bedrock-runtime").converse(
+            modelId=step["model_arn"], messages=[{"role": "user", "content": [{"text": item["prompt"]}]}],
+            inferenceConfig={"maxTokens": inference["max_tokens"], "temperature": inference["temperature"]},
+        )
+    except Exception as exc:
+        code = aws.error_code(exc)
+        if code in ("ThrottlingException", "TooManyRequestsException", "ServiceUnavailableException"):
+            raise ModelThrottled(f"{code} on item {item['id']}") from None
+        return {"id": item["id"], "output": None, "latency_ms": None, "error": code or type(exc).__name__}
+    text = "".join(c.get("text", "") for c in response["output"]["message"]["content"])
+    latency = response.get("metrics", {}).get("latencyMs") or (time.perf_counter() - started) * 1000
+    return {"id": item["id"], "output": text[:4000], "latency_ms": latency, "error": None}
+
+
+@idempotent_step
+def score_evaluation(step: dict) -> dict:
+    """Score every item, store the full result in S3 and its summary in the registry, gate."""
+    model, policy, execution = step["evaluation"]["model"], step["evaluation"]["policy"], step["context"]["execution"]
+    outputs = {o["id"]: o for o in step["outputs"]}
+    items = [{**i, **{k: outputs.get(i["id"], {}).get(k) for k in ("output", "latency_ms")},
+              "error": outputs.get(i["id"], {}).get("error", "NoResult") if i["id"] in outputs else "NoResult"}
+             for i in step["evaluation"]["items"]]
+    result = metrics.score_items(items, policy)
+    key = f"evaluations/{model['model_name']}/{model['version']}/{execution.rsplit(':', 1)[-1]}.json"
+    aws.client("s3").put_object(Bucket=config.evaluation_bucket(), Key=key, ContentType="application/json",
+                                Body=json.dumps({"model_id": model["model_id"], "policy": policy["name"], **result}, indent=1).encode())
+    summary = {"policy": policy["name"], "aggregate": result["aggregate"], "passed": result["gate"]["passed"],
+               "failures": result["gate"]["failures"], "result_uri": f"s3://{config.evaluation_bucket()}/{key}",
+               "evaluated_at": registry.now()}
+    registry.update_item(_version_key(model["model_name"], model["version"]), {"evaluation": json.loads(json.dumps(summary), parse_float=str)})
+    _audit(model, step, "EvaluateModel", outcome="PASSED" if summary["passed"] else "FAILED",
+           policy=policy["name"], aggregate=result["aggregate"], failures=result["gate"]["failures"], result_uri=summary["result_uri"])
+    return {**summary, "approval_required": policy["human_approval"]["required"],
+            "approval_timeout_seconds": policy["human_approval"]["timeout_seconds"]}
+
+
+def approval_key(model_name: str, version: str) -> dict:
+    return {"pk": f"MODEL#{model_name}", "sk": f"APPROVAL#{version}"}
+
+
+@idempotent_step
+def request_approval(step: dict) -> dict:
+    """AWAITING_APPROVAL; the task token waits in the registry for `hubctl approve|reject`."""
+    model, scored = step["evaluation"]["model"], step["scored"]
+    _transition(model, "AWAITING_APPROVAL", ("EVALUATING",))
+    registry.put_items([{**approval_key(model["model_name"], model["version"]), "kind": "approval", "task_token": step["token"],
+                         "execution": step["context"]["execution"], "requested_at": registry.now(),
+                         "expires_in_seconds": scored["approval_timeout_seconds"]}])
+    _audit(model, step, "RequestApproval", outcome="PENDING", notify=step["evaluation"]["policy"]["notify"],
+           timeout_seconds=scored["approval_timeout_seconds"])
+    return {"requested": True}
+
+
+def _decision(step: dict) -> tuple[str, str]:
+    """(who, why) of a rejection: thresholds, a person (SendTaskFailure cause) or the approval timeout."""
+    error = step.get("error")
+    if not error:
+        failures = step["scored"]["failures"]
+        return "genai-hub", "thresholds not met: " + "; ".join(
+            f"{f['metric']} {f['value']} {'<' if f['op'] == 'min' else '>'} {f['threshold']}" for f in failures)
+    name, message = _error_message(error)
+    if name == "States.Timeout":
+        return "genai-hub", f"approval expired after {step['scored']['approval_timeout_seconds']} s without a decision"
+    try:
+        cause = json.loads(error.get("Cause") or "{}")
+        return str(cause.get("approver", "unknown"))[:256], str(cause.get("reason", message))[:1000]
+    except ValueError:
+        return "unknown", message
+
+
+@idempotent_step
+def reject_version(step: dict) -> dict:
+    model = step["evaluation"]["model"]
+    who, why = _decision(step)
+    _transition(model, "REJECTED", ("EVALUATING", "AWAITING_APPROVAL"), {"rejected_by": who, "rejection_reason": why})
+    aws.client("dynamodb").delete_item(TableName=config.registry_table(),
+                                       Key=registry.to_item(approval_key(model["model_name"], model["version"])))
+    _audit(model, step, "RejectVersion", outcome="REJECTED", actor=who, reason=why)
+    return {"model_name": model["model_name"], "version": model["version"], "model_id": model["model_id"],
+            "reason": why, "rejected_by": who, "failures": step["scored"].get("failures", []),
+            "execution": step["context"]["execution"]}
+
+
+def model_region(imported_model_arn: str) -> str:
+    return imported_model_arn.split(":")[3]
+
+
+def grant_decision(tenant: dict | None, region: str) -> str | None:
+    """None when the tenant may get the model; otherwise why not."""
+    if tenant is None:
+        return "not a tenant"
+    if tenant.get("status") != "ACTIVE":
+        return f"tenant is {tenant.get('status')}, not ACTIVE"
+    if not residency.region_allowed(region, tenant["data_residency"], tenant.get("allow_global_inference", False)):
+        return f"model runs in {region}, outside data residency {tenant['data_residency']!r}"
+    return None
+
+
+def _update_invoke_role(tenant: dict, step: dict) -> None:
+    """Let the tenant's invoke role (in its spoke) call its imported models."""
+    arns = sorted(g["invoke_arn"] for g in registry.tenant_items(tenant["tenant_id"], "GRANT#") if g.get("kind") == "imported-model-grant")
+    credentials = _spoke_credentials({"spoke": {"account_id": tenant["spoke_account_id"], "external_id": tenant["spoke_external_id"]}},
+                                     f"promote-{tenant['tenant_id']}")
+    iam = aws.client("iam", credentials=credentials)
+    iam.put_role_policy(RoleName=config.tenant_invoke_role_name(tenant["tenant_id"]), PolicyName="genai-hub-imported-models",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                            "Sid": "InvokeGrantedImportedModels", "Effect": "Allow",
+                            "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"],
+                            "Resource": arns}]}))
+
+
+@idempotent_step
+def promote_version(step: dict) -> dict:
+    """APPROVED, and a grant for each requested tenant that is ACTIVE and whose residency admits the model."""
+    model, approval = step["evaluation"]["model"], step.get("approval") or {}
+    approver = str(approval.get("approver", "policy: no approval required"))[:256]
+    _transition(model, "APPROVED", ("EVALUATING", "AWAITING_APPROVAL"), {"approved_by": approver, "approved_at": registry.now()})
+    region = model_region(model["imported_model_arn"])
+    granted, skipped = [], []
+    for tenant_id in model["requested_tenants"]:
+        try:
+            tenant = registry.get_tenant(tenant_id)
+        except Exception:
+            tenant = None
+        reason = grant_decision(tenant, region)
+        if reason:
+            skipped.append({"tenant_id": tenant_id, "reason": reason})
+            continue
+        registry.put_items([{
+            "pk": registry.tenant_pk(tenant_id), "sk": f"GRANT#{model['model_id']}", "kind": "imported-model-grant",
+            "gsi1pk": f"MODEL#{model['model_id']}", "gsi1sk": registry.tenant_pk(tenant_id), "tenant_id": tenant_id,
+            "model_id": model["model_id"], "invoke_arn": model["imported_model_arn"], "region": region,
+            "granted_at": registry.now(), "approved_by": approver, "execution": step["context"]["execution"],
+        }])
+        _update_invoke_role(tenant, step)
+        audit.append(audit.tenant_stream(tenant_id), action="GrantModel", outcome="SUCCEEDED", workflow=WORKFLOW,
+                     execution=step["context"]["execution"], actor=approver,
+                     detail={"model_id": model["model_id"], "invoke_arn": model["imported_model_arn"]})
+        granted.append(tenant_id)
+    aws.client("dynamodb").delete_item(TableName=config.registry_table(),
+                                       Key=registry.to_item(approval_key(model["model_name"], model["version"])))
+    _audit(model, step, "PromoteVersion", outcome="APPROVED", actor=approver, granted=granted, skipped=skipped)
+    return {"model_name": model["model_name"], "version": model["version"], "model_id": model["model_id"],
+            "imported_model_arn": model["imported_model_arn"], "approved_by": approver, "granted": granted,
+            "skipped": skipped, "execution": step["context"]["execution"]}
+
+
+@idempotent_step
+def record_rejection(step: dict) -> dict:
+    """Audit a ModelImported event that cannot be evaluated as sent (schema, policy, dataset)."""
+    event, execution = step.get("event") or {}, step["context"]["execution"]
+    name, message = _error_message(step["error"])
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    stream = audit.model_stream(detail["model_name"]) if isinstance(detail.get("model_name"), str) and detail["model_name"].replace("-", "").isalnum() else f"rejected#{WORKFLOW}"
+    audit.append(stream, action="RejectEvaluationInput", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
+                 detail={"error": name, "reason": message, "event_id": str(event.get("id", ""))})
+    field = message.split(":", 1)[0] if message.startswith("$") else "$"
+    return {"workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
+            "field": field, "reason": message, "execution": execution}
