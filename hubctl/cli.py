@@ -18,6 +18,13 @@ EPILOG = """examples:
 """
 
 
+def _list_and_show(sub, name: str, help_: str, list_help: str, show_help: str, key: str) -> None:
+    """`hubctl NAME list` and `hubctl NAME show KEY`."""
+    actions = sub.add_parser(name, help=help_).add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help=list_help)
+    actions.add_parser("show", help=show_help).add_argument(key)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hubctl", description="Govern the GenAI Hub: onboard tenants, inspect workflows, read and verify the audit trail.",
@@ -43,17 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     onboard.add_argument("--wait", action="store_true", help="wait for the onboarding execution and show its states")
     onboard.add_argument("--timeout", type=float, default=300, help="seconds to wait with --wait (default 300)")
 
-    tenants = sub.add_parser("tenants", help="tenants in the registry")
-    t_sub = tenants.add_subparsers(dest="action", metavar="ACTION")
-    t_sub.add_parser("list", help="all tenants with status and residency")
-    t_show = t_sub.add_parser("show", help="one tenant: settings, grants, profiles")
-    t_show.add_argument("tenant_id")
-
-    models = sub.add_parser("models", help="imported models and their versions")
-    m_sub = models.add_subparsers(dest="action", metavar="ACTION")
-    m_sub.add_parser("list", help="every version with status and outcome")
-    m_show = m_sub.add_parser("show", help="one model: versions, lineage, import job, audit")
-    m_show.add_argument("model_name")
+    _list_and_show(sub, "tenants", "tenants in the registry", "all tenants with status and residency",
+                   "one tenant: settings, grants, profiles", "tenant_id")
+    _list_and_show(sub, "models", "imported models and their versions", "every version with status and outcome",
+                   "one model: versions, lineage, import job, evaluation, audit", "model_name")
 
     imp = sub.add_parser("import", help="re-run the import of a research drop by hand (the upload of import.json does it on its own)")
     imp.add_argument("prefix", help="folder of the drop in the research bucket, e.g. models/support-bot/1.0.0")
@@ -76,11 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     ev_show.add_argument("model_name")
     ev_show.add_argument("version")
 
-    executions = sub.add_parser("executions", help="workflow executions")
-    e_sub = executions.add_subparsers(dest="action", metavar="ACTION")
-    e_sub.add_parser("list", help="executions of every workflow")
-    e_show = e_sub.add_parser("show", help="states, timings and errors of one execution")
-    e_show.add_argument("execution_arn")
+    _list_and_show(sub, "executions", "workflow executions", "executions of every workflow",
+                   "states, timings and errors of one execution", "execution_arn")
 
     audit = sub.add_parser("audit", help="the tamper-evident audit trail")
     a_sub = audit.add_subparsers(dest="action", metavar="ACTION")

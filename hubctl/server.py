@@ -30,6 +30,7 @@ def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hu
                 spoke = sample["detail"].get("spoke")
                 if isinstance(spoke, dict) and spoke.get("account_id") not in local.spokes:
                     local.deploy_tenant_spoke(spoke["account_id"], sample.get("spoke_external_id", spoke["external_id"]))
+            local.deploy_research_spoke()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     try:
         server.start()
@@ -39,7 +40,8 @@ def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hu
         return 1
     endpoint = f"http://{host}:{port}"
     if samples:
-        console.print(f"Spoke accounts deployed for the sample events: {', '.join(sorted(local.spokes))}")
+        console.print(f"Spoke accounts deployed for the sample events: {', '.join(sorted(local.spokes))}; "
+                      f"research account {local.research.get('ArtifactBucketName', '')} bucket ready for model drops")
     console.print(f"Try: hubctl --endpoint-url {endpoint} onboard events/onboarding/acme-retail-us.json --wait")
     console.print(f"     aws --endpoint-url {endpoint} stepfunctions list-state-machines")
     # The ready line: scripts wait for it.

@@ -244,3 +244,22 @@ def test_hubctl_import_reruns_a_fixed_drop_and_models_show_tells_the_story(hub, 
     out = capsys.readouterr().out
     for expected in ("meta-llama/Llama-3.1-8B-Instruct", "training-job/support-bot-1-0-0", "FailImport", "MarkImported"):
         assert expected in out
+
+
+def test_a_broken_duplicate_drop_never_fails_a_version_that_was_imported(hub, research):
+    # Given a version imported (and evaluated) from a good drop
+    s3, bucket = research
+    prefix = _drop(research)
+    hub.wait_for_executions(timeout=120)
+    before = _version(hub)
+    assert before["status"] in IMPORTED and before["status"] != "IMPORTING"
+
+    # When the same version is dropped again, now broken (no tokenizer)
+    s3.delete_object(Bucket=bucket, Key=f"{prefix}/tokenizer.json")
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/import.json", Body=json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode())
+    hub.wait_for_executions(timeout=120)
+
+    # Then the second run failed, but the registered version is untouched
+    after = _version(hub)
+    assert (after["status"], after["imported_model_arn"]) == (before["status"], before["imported_model_arn"])
+    assert _import_actions(hub)[-1] == "FailImport"

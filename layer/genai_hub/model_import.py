@@ -185,6 +185,20 @@ def _version_key(manifest: dict) -> dict:
     return {"pk": model_pk(manifest["model_name"]), "sk": f"VERSION#{manifest['version']}"}
 
 
+def _put_version(item: dict, condition: str, values: dict) -> bool:
+    """Conditional put of a version record (#st is its status); False when the condition does not hold."""
+    try:
+        aws.client("dynamodb").put_item(
+            TableName=config.registry_table(), Item=registry.to_item(item), ConditionExpression=condition,
+            ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues=registry.to_item(values),
+        )
+        return True
+    except Exception as exc:
+        if aws.error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
 class VersionExists(Exception):
     """The version is registered already (IMPORTING or IMPORTED): a duplicate drop changes nothing."""
 
@@ -201,16 +215,8 @@ def register_version(step: dict) -> dict:
         "submitted_by": manifest["submitted_by"], "artifacts": drop["location"]["s3_uri"], "checks": step["checks"],
         "execution": execution, "created_at": registry.now(), "updated_at": registry.now(),
     }
-    try:
-        aws.client("dynamodb").put_item(
-            TableName=config.registry_table(), Item=registry.to_item(item),
-            ConditionExpression="attribute_not_exists(pk) OR #st = :failed",
-            ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues={":failed": {"S": "FAILED"}},
-        )
-    except Exception as exc:
-        if aws.error_code(exc) == "ConditionalCheckFailedException":
-            raise VersionExists(f"{drop['model_id']} is registered already: a duplicate drop is not imported twice") from None
-        raise
+    if not _put_version(item, "attribute_not_exists(pk) OR #st = :failed", {":failed": "FAILED"}):
+        raise VersionExists(f"{drop['model_id']} is registered already: a duplicate drop is not imported twice")
     _audit(step, "RegisterVersion", status="IMPORTING", artifacts=drop["location"]["s3_uri"], base_model=manifest["base_model"],
            lineage=manifest["lineage"], checks=step["checks"])
     return {"status": "IMPORTING"}
@@ -326,16 +332,10 @@ def mark_import_failed(step: dict) -> dict:
             "execution": execution, "updated_at": registry.now()}
     if job.get("job_arn"):
         item["import_job_arn"] = job["job_arn"]
-    try:
-        # Never turn a version another execution imported into FAILED.
-        aws.client("dynamodb").put_item(
-            TableName=config.registry_table(), Item=registry.to_item(item),
-            ConditionExpression="attribute_not_exists(pk) OR #st <> :imported",
-            ExpressionAttributeNames={"#st": "status"}, ExpressionAttributeValues={":imported": {"S": "IMPORTED"}},
-        )
-    except Exception as exc:
-        if aws.error_code(exc) != "ConditionalCheckFailedException":
-            raise
+    # Only a version this execution registered, or one that failed before: a failed duplicate drop
+    # never turns a version another execution imported (or evaluated, approved...) into FAILED.
+    _put_version(item, "attribute_not_exists(pk) OR #st = :failed OR (#st = :importing AND execution = :me)",
+                 {":failed": "FAILED", ":importing": "IMPORTING", ":me": execution})
     release_import_slot(execution)
     _audit(step, "FailImport", outcome="FAILED", error=error, reason=reason, job_arn=job.get("job_arn"))
     return {"model_name": manifest["model_name"], "version": manifest["version"], "model_id": drop["model_id"],
