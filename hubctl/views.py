@@ -79,7 +79,10 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
     for key, grant in sorted(items.items()):
         if key.startswith("GRANT#"):
             profile = items.get(f"PROFILE#{grant['model_id']}", {})
-            grants.add_row(grant["model_id"], grant["profile_arn"], profile.get("source_profile_id", ""), profile.get("region", ""), grant["granted_at"])
+            # Foundation-model grants carry the tenant's profile; imported-model grants the model ARN itself.
+            grants.add_row(grant["model_id"], grant.get("profile_arn") or grant.get("invoke_arn", ""),
+                           profile.get("source_profile_id", "imported model"), profile.get("region") or grant.get("region", ""),
+                           grant["granted_at"])
     console.print(grants)
     return True
 

@@ -108,8 +108,11 @@ def test_a_passing_model_waits_for_approval_then_reaches_only_tenants_that_may_u
     assert records[-1]["actor"] == "maria@example.com"
     assert _actions(hub, "tenant#acme-retail")[-1] == "GrantModel"
     assert audit.verify_chain("model#support-bot", records) is None
-    # and hubctl shows the evaluation
+    # and hubctl shows the grant on the tenant and the evaluation
     capsys.readouterr()
+    assert hubctl(["tenants", "show", "acme-retail"]) == 0
+    shown = capsys.readouterr().out
+    assert "support-bot:1.0.0" in shown and "imported model" in shown
     assert hubctl(["evaluations", "show", "support-bot", "1.0.0"]) == 0
     out = capsys.readouterr().out
     assert "token_f1" in out and "passed" in out and "Worst items" in out

@@ -316,7 +316,7 @@ def test_a_minimal_policy_gets_defaults():
         "name": "tiny", "dataset": "s3://eval-bucket/sets/a.jsonl", "thresholds": {"token_f1": {"min": 0.5}}})
     assert validated == {
         "name": "tiny", "dataset": "s3://eval-bucket/sets/a.jsonl", "thresholds": {"token_f1": {"min": 0.5}},
-        "max_items": 200, "max_concurrency": 4, "inference": {"max_tokens": 256, "temperature": 0},
+        "max_items": 100, "max_concurrency": 4, "inference": {"max_tokens": 256, "temperature": 0},
         "refusal_markers": [], "banned_words": [], "human_approval": {"required": False, "timeout_seconds": 86400},
         "notify": []}
 
@@ -329,7 +329,7 @@ def test_a_minimal_policy_gets_defaults():
     ({"thresholds": {"bleu": {"min": 0.3}}}, "$.thresholds"),
     ({"thresholds": {"token_f1": {"min": 0.5, "max": 0.9}}}, "$.thresholds.token_f1"),
     ({"thresholds": {"token_f1": {"at_least": 0.5}}}, "$.thresholds.token_f1"),
-    ({"max_items": 1001}, "$.max_items"),
+    ({"max_items": 101}, "$.max_items"),
     ({"inference": {"temperature": 1.5}}, "$.inference.temperature"),
     ({"human_approval": {"timeout_seconds": 0}}, "$.human_approval.timeout_seconds"),
     ({"extra": 1}, "$"),

@@ -5,7 +5,7 @@ EVALUATING and changes nothing) is run against its evaluation policy's dataset, 
 (genai_hub.metrics), gated on the policy's thresholds and, where the policy says so, on a human
 decision; then granted to the requested tenants that are ACTIVE and whose data residency admits
 the Region the imported model lives in. Audited on the model's stream and each granted tenant's.
-Prompts and model outputs go to the evaluation bucket only, never to the audit trail or logs.
+Prompts and model outputs stay in the execution's state (not in the stored result, the audit trail or logs).
 """
 import functools
 import json
@@ -115,7 +115,8 @@ def invoke_prompt(step: dict) -> dict:
         return {"id": item["id"], "output": None, "latency_ms": None, "error": code or type(exc).__name__}
     text = "".join(c.get("text", "") for c in response["output"]["message"]["content"])
     latency = response.get("metrics", {}).get("latencyMs") or (time.perf_counter() - started) * 1000
-    return {"id": item["id"], "output": text[:4000], "latency_ms": latency, "error": None}
+    # Outputs travel back through the Map (256 KiB per payload): 1,000 characters is enough to score an answer.
+    return {"id": item["id"], "output": text[:1000], "latency_ms": latency, "error": None}
 
 
 @idempotent_step
