@@ -103,10 +103,15 @@ def _model_import(local, hub: Hub, quiet: bool) -> int:
     ok = status == "APPROVED"
     failures += not ok
     console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {manifest['model_name']}: {status}")
+    from genai_hub import audit
+
+    promotions = [r for r in audit.read_stream(f"model#{manifest['model_name']}", table=hub.output("AuditTableName"))
+                  if r["action"] == "PromoteVersion"]
+    skipped = {s["tenant_id"]: s["reason"] for s in json.loads(promotions[-1]["detail"])["skipped"]} if promotions else {}
     for tenant_id in manifest["requested_tenants"]:
         grants = [k for k in views.tenant_items(hub, tenant_id) if k == f"GRANT#{manifest['model_name']}:{manifest['version']}"]
         console.print(f"  grant of {manifest['model_name']}:{manifest['version']} to {tenant_id}: "
-                      f"{'yes' if grants else 'no (residency: the model runs in ' + local.region + ')'}")
+                      f"{'yes' if grants else 'no: ' + skipped.get(tenant_id, 'not granted')}")
     if not quiet:
         for execution in views.list_executions(hub):
             if execution["workflow"] in ("ModelImport", "Evaluation"):
