@@ -496,6 +496,16 @@ def test_every_patch_names_an_existing_test():
     assert len({p.name for p in described}) == len(described)
 
 
+def _bedrock_import_role(engine, name: str) -> str:
+    """The Bedrock service role of an import. hubsim.patches.sts checks AWS principals of the caller's
+    account (the emulated Bedrock calls STS as moto's default account), so the trust names the root too."""
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "bedrock.amazonaws.com", "AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"},
+    }]}
+    return engine.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
 def test_bedrock_model_import_jobs_have_the_real_shapes(engine, monkeypatch):
     from hubsim.patches import bedrock as bedrock_patch
 
@@ -507,14 +517,7 @@ def test_bedrock_model_import_jobs_have_the_real_shapes(engine, monkeypatch):
     job_arn_re = rf"arn:aws:bedrock:us-east-1:{HUB_ACCOUNT}:model-import-job/[a-z0-9]{{12}}"
     model_arn_re = rf"arn:aws:bedrock:us-east-1:{HUB_ACCOUNT}:imported-model/[a-z0-9]{{12}}"
 
-    # The service role: hubsim.patches.sts checks AWS principals of the caller's account (the emulated
-    # Bedrock calls STS as moto's default account), so the trust names the account root as well
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "bedrock.amazonaws.com", "AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"},
-    }]}
-    role_arn = engine.client("iam").create_role(
-        RoleName="seam-bedrock-import", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    role_arn = _bedrock_import_role(engine, "seam-bedrock-import")
 
     # The artifacts, in a bucket of another account
     s3 = engine.account_session("111111111111").client("s3")
@@ -866,12 +869,7 @@ def test_bedrock_runtime_answers_imported_models_deterministically(engine, monke
     runtime = boto3.client("bedrock-runtime", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
 
     # An imported model whose artifacts (in another account) script its answers
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "bedrock.amazonaws.com", "AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"},
-    }]}
-    role_arn = engine.client("iam").create_role(
-        RoleName="seam-bedrock-runtime-import", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    role_arn = _bedrock_import_role(engine, "seam-bedrock-runtime-import")
     s3 = engine.account_session("111111111111").client("s3")
     s3.create_bucket(Bucket="seam-runtime-artifacts")
     s3.put_object(Bucket="seam-runtime-artifacts", Key="models/m1/config.json",
