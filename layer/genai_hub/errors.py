@@ -1,4 +1,21 @@
 """Named business errors. The state machines catch them by class name (the Lambda errorType)."""
+import json
+
+
+def caught(error: dict) -> tuple[str, str]:
+    """(error name, message) from a Step Functions Catch output {Error, Cause}."""
+    name = error.get("Error", "States.Runtime")
+    cause = error.get("Cause") or ""
+    try:
+        message = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        message = cause
+    return name, str(message)[:1000]
+
+
+def rejected_field(message: str) -> str:
+    """The JSON path an InvalidInput message starts with ("$.field: ..."), or "$" for the whole input."""
+    return message.split(":", 1)[0] if message.startswith("$") else "$"
 
 
 class HubError(Exception):

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from genai_hub import audit, aws, config, metrics, registry, residency, schemas
-from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady
+from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
-from genai_hub.onboarding import _error_message, _spoke_credentials
+from genai_hub.onboarding import spoke_credentials
 
 WORKFLOW = "evaluation"
 _POLICIES = Path(__file__).parent / "data" / "evaluation_policies"
@@ -39,16 +39,11 @@ def _audit(model: dict, step: dict, action: str, outcome: str = "SUCCEEDED", act
 
 def _transition(model: dict, to: str, allowed_from: tuple[str, ...], fields: dict | None = None) -> None:
     """Move the version's status, only from the states given (conditional write)."""
-    fields = {"status": to, **(fields or {}), "updated_at": registry.now()}
-    values = {f":v{i}": v for i, v in enumerate(fields.values())}
-    values.update({f":from{i}": s for i, s in enumerate(allowed_from)})
     try:
-        aws.client("dynamodb").update_item(
-            TableName=config.registry_table(), Key=registry.to_item(_version_key(model["model_name"], model["version"])),
-            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-            ConditionExpression=f"#f0 IN ({', '.join(f':from{i}' for i in range(len(allowed_from)))})",
-            ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(fields)},
-            ExpressionAttributeValues=registry.to_item(values),
+        registry.update_item(
+            _version_key(model["model_name"], model["version"]), {"status": to, **(fields or {})},
+            condition=f"#status IN ({', '.join(f':from{i}' for i in range(len(allowed_from)))})",
+            names={"#status": "status"}, values={f":from{i}": s for i, s in enumerate(allowed_from)},
         )
     except Exception as exc:
         if aws.error_code(exc) == "ConditionalCheckFailedException":
@@ -165,7 +160,7 @@ def _decision(step: dict) -> tuple[str, str]:
         failures = step["scored"]["failures"]
         return "genai-hub", "thresholds not met: " + "; ".join(
             f"{f['metric']} {f['value']} {'<' if f['op'] == 'min' else '>'} {f['threshold']}" for f in failures)
-    name, message = _error_message(error)
+    name, message = caught(error)
     if name == "States.Timeout":
         return "genai-hub", f"approval expired after {step['scored']['approval_timeout_seconds']} s without a decision"
     try:
@@ -206,7 +201,7 @@ def grant_decision(tenant: dict | None, region: str) -> str | None:
 def _update_invoke_role(tenant: dict, step: dict) -> None:
     """Let the tenant's invoke role (in its spoke) call its imported models."""
     arns = sorted(g["invoke_arn"] for g in registry.tenant_items(tenant["tenant_id"], "GRANT#") if g.get("kind") == "imported-model-grant")
-    credentials = _spoke_credentials({"spoke": {"account_id": tenant["spoke_account_id"], "external_id": tenant["spoke_external_id"]}},
+    credentials = spoke_credentials({"spoke": {"account_id": tenant["spoke_account_id"], "external_id": tenant["spoke_external_id"]}},
                                      f"promote-{tenant['tenant_id']}")
     iam = aws.client("iam", credentials=credentials)
     iam.put_role_policy(RoleName=config.tenant_invoke_role_name(tenant["tenant_id"]), PolicyName="genai-hub-imported-models",
@@ -256,11 +251,11 @@ def promote_version(step: dict) -> dict:
 def record_rejection(step: dict) -> dict:
     """Audit a ModelImported event that cannot be evaluated as sent (schema, policy, dataset)."""
     event, execution = step.get("event") or {}, step["context"]["execution"]
-    name, message = _error_message(step["error"])
+    name, message = caught(step["error"])
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
     stream = audit.model_stream(detail["model_name"]) if isinstance(detail.get("model_name"), str) and detail["model_name"].replace("-", "").isalnum() else f"rejected#{WORKFLOW}"
     audit.append(stream, action="RejectEvaluationInput", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
                  detail={"error": name, "reason": message, "event_id": str(event.get("id", ""))})
-    field = message.split(":", 1)[0] if message.startswith("$") else "$"
+    field = rejected_field(message)
     return {"workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
             "field": field, "reason": message, "execution": execution}

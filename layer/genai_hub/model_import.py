@@ -12,9 +12,8 @@ import time
 from datetime import datetime, timezone
 
 from genai_hub import artifacts, audit, aws, config, grants, registry, schemas
-from genai_hub.errors import ArtifactMissing, InvalidInput, PolicyDeniesImportRole
+from genai_hub.errors import ArtifactMissing, InvalidInput, PolicyDeniesImportRole, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
-from genai_hub.onboarding import _error_message
 
 WORKFLOW = "model-import"
 MANIFEST = "import.json"
@@ -117,8 +116,8 @@ def read_manifest(step: dict) -> dict:
 def record_rejection(step: dict) -> dict:
     """Audit a drop or request that cannot be imported as sent; returns the WorkflowInputRejected detail."""
     event, execution = step.get("event") or {}, step["context"]["execution"]
-    name, message = _error_message(step["error"])
-    field = step["error"].get("field") or (message.split(":", 1)[0] if message.startswith("$") else "$")
+    name, message = caught(step["error"])
+    field = rejected_field(message)
     audit.append(
         f"rejected#{WORKFLOW}", action="RejectImport", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
         actor=str((event.get("detail") or {}).get("requested_by", "research-drop"))[:256] if isinstance(event.get("detail"), dict) else "unknown",
@@ -321,7 +320,7 @@ def mark_import_failed(step: dict) -> dict:
     manifest = drop["manifest"]
     job = step.get("job") or {}
     if step.get("error"):
-        error, reason = _error_message(step["error"])
+        error, reason = caught(step["error"])
     elif job.get("deadline_reached"):
         error, reason = "ImportDeadlineExceeded", f"import job {job['job_arn']} still InProgress after {config.import_poll()[2]} s"
     else:

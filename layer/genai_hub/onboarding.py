@@ -10,7 +10,7 @@ import json
 import re
 
 from genai_hub import audit, aws, config, registry, residency, schemas
-from genai_hub.errors import InvalidInput, SpokeAccessDenied
+from genai_hub.errors import InvalidInput, SpokeAccessDenied, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
 WORKFLOW = "tenant-onboarding"
@@ -36,23 +36,12 @@ def validate_request(event: dict) -> dict:
     return tenant
 
 
-def _error_message(error: dict) -> tuple[str, str]:
-    """(error name, message) from a Step Functions Catch output {Error, Cause}."""
-    name = error.get("Error", "States.Runtime")
-    cause = error.get("Cause") or ""
-    try:
-        message = json.loads(cause).get("errorMessage", cause)
-    except (ValueError, AttributeError):
-        message = cause
-    return name, str(message)[:1000]
-
-
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a rejected onboarding event and return the WorkflowInputRejected detail."""
     event, execution = step.get("event") or {}, step["context"]["execution"]
-    name, message = _error_message(step["error"])
-    field = message.split(":", 1)[0] if message.startswith("$") else "$"
+    name, message = caught(step["error"])
+    field = rejected_field(message)
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
     tenant_id = detail.get("tenant_id")
     stream = audit.tenant_stream(tenant_id) if isinstance(tenant_id, str) and _TENANT_ID.match(tenant_id) else f"rejected#{WORKFLOW}"
@@ -164,7 +153,7 @@ def create_tenant_profiles(step: dict) -> dict:
     return {"profiles": profiles, "region": region}
 
 
-def _spoke_credentials(tenant: dict, session: str) -> dict:
+def spoke_credentials(tenant: dict, session: str) -> dict:
     role_arn = f"arn:aws:iam::{tenant['spoke']['account_id']}:role/{config.provisioning_role_name()}"
     try:
         return aws.client("sts").assume_role(
@@ -205,7 +194,7 @@ def invoke_policy(profiles: list[dict]) -> dict:
 def create_spoke_role(step: dict) -> dict:
     """Through the spoke's provisioning role (ExternalId), create the tenant's invoke role there."""
     tenant, profiles = step["tenant"], step["profiles"]["profiles"]
-    credentials = _spoke_credentials(tenant, f"onboard-{tenant['tenant_id']}")
+    credentials = spoke_credentials(tenant, f"onboard-{tenant['tenant_id']}")
     iam = aws.client("iam", credentials=credentials)
     role_name = config.tenant_invoke_role_name(tenant["tenant_id"])
     trust = {
@@ -289,7 +278,7 @@ def revoke_tenant_grants(step: dict) -> dict:
 def delete_spoke_role(step: dict) -> dict:
     tenant = step["tenant"]
     try:
-        credentials = _spoke_credentials(tenant, f"undo-{tenant['tenant_id']}")
+        credentials = spoke_credentials(tenant, f"undo-{tenant['tenant_id']}")
     except SpokeAccessDenied:
         # Without access to the spoke the role cannot have been created: nothing to undo.
         return {"deleted": False}
@@ -336,7 +325,7 @@ def delete_tenant_profiles(step: dict) -> dict:
 def mark_tenant_failed(step: dict) -> dict:
     """FAILED with the reason, lock released; returns the TenantOnboardingFailed detail."""
     tenant, execution = step["tenant"], step["context"]["execution"]
-    name, message = _error_message(step["error"])
+    name, message = caught(step["error"])
     compensated = not step.get("compensation_failed", False)
     reason = message if compensated else f"{message} (compensation incomplete: {step.get('compensation_error', {}).get('Error', 'unknown')})"
     try:

@@ -85,35 +85,30 @@ def get_tenant(tenant_id: str) -> dict:
     return from_item(item)
 
 
-def update_item(key: dict, fields: dict) -> None:
-    """SET `fields` (and updated_at) on an existing item."""
+def update_item(key: dict, fields: dict, *, condition: str | None = None, names: dict | None = None,
+                values: dict | None = None) -> None:
+    """SET `fields` (and updated_at) on an existing item; `condition` (with its own names and plain
+    values) must hold too."""
     fields = {**fields, "updated_at": now()}
+    expression_names = {**{f"#f{i}": k for i, k in enumerate(fields)}, **(names or {})}
+    expression_values = {f":v{i}": v for i, v in enumerate(fields.values())}
+    expression_values.update(values or {})
     _ddb().update_item(
         TableName=config.registry_table(), Key=to_item(key),
         UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-        ConditionExpression="attribute_exists(pk)",
-        ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(fields)},
-        ExpressionAttributeValues={f":v{i}": _ser.serialize(v) for i, v in enumerate(fields.values())},
+        ConditionExpression="attribute_exists(pk)" + (f" AND ({condition})" if condition else ""),
+        ExpressionAttributeNames=expression_names,
+        # Serialized one by one: unlike to_item, a None value is written as NULL, never dropped.
+        ExpressionAttributeValues={k: _ser.serialize(v) for k, v in expression_values.items()},
     )
 
 
 def update_tenant(tenant_id: str, fields: dict, *, expect_status: str | None = None) -> None:
-    fields = {**fields, "updated_at": now()}
-    names = {f"#f{i}": k for i, k in enumerate(fields)}
-    values = {f":v{i}": _ser.serialize(v) for i, v in enumerate(fields.values())}
-    condition = "attribute_exists(pk)"
+    key = {"pk": tenant_pk(tenant_id), "sk": "META"}
     if expect_status:
-        names["#status"] = "status"
-        values[":expected"] = {"S": expect_status}
-        condition += " AND #status = :expected"
-    _ddb().update_item(
-        TableName=config.registry_table(),
-        Key=to_item({"pk": tenant_pk(tenant_id), "sk": "META"}),
-        UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-        ConditionExpression=condition,
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
+        update_item(key, fields, condition="#status = :expected", names={"#status": "status"}, values={":expected": expect_status})
+    else:
+        update_item(key, fields)
 
 
 def _query(**kwargs) -> list[dict]:
