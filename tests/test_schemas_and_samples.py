@@ -11,7 +11,8 @@ from genai_hub.errors import InvalidInput
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "events").rglob("*.json"))
 DESIGN_EVENTS = ["TenantOnboardingRequested", "TenantOnboarded", "TenantOnboardingFailed", "WorkflowInputRejected",
-                 "ModelImportRequested", "ModelImported", "ModelImportFailed"]
+                 "ModelImportRequested", "ModelImported", "ModelImportFailed", "ModelPromoted", "ModelRejected",
+                 "ModelRetirementRequested", "ModelRetirementScheduled", "ModelRetired"]
 
 
 def test_top_level_schemas_folder_is_the_packaged_one():

@@ -33,7 +33,8 @@ And two costs moto pays on every execution, which made 200 concurrent executions
    thread past its 30 s timeout, and moto reports that as the service's error (an empty
    `DynamoDB.AmazonDynamoDBException`). Timeouts are a promise about the remote service, not
    about this process's scheduler, so they are stretched by `timeout_scale`
-   (HUBSIM_TIMEOUT_SCALE, default 10; tests of timeouts set 1).
+   (HUBSIM_TIMEOUT_SCALE, default 10; tests of timeouts set 1). TimeoutSecondsPath is exempt: a
+   deadline taken from the data (approval expiry, retirement date) is kept to the second.
 7. `StepFunctionResponse.send_task_failure` passes the error but drops the `cause`, so a task
    answered by SendTaskFailure (a person rejecting an approval) loses who and why. The
    replacement passes both, as the API does.
@@ -145,7 +146,11 @@ timeout_scale = float(os.environ.get("HUBSIM_TIMEOUT_SCALE", "10"))
 
 
 def _timeout_eval_body(self, env) -> None:
-    env.stack.append(self._eval_seconds(env=env) * timeout_scale)
+    seconds = self._eval_seconds(env=env)
+    # A timeout read from the state's data (TimeoutSecondsPath: an approval's expiry, a retirement
+    # date) is a business deadline on the wall clock, not a promise about a service: never stretched.
+    from_data = isinstance(self, timeout_components.TimeoutSecondsPath)
+    env.stack.append(seconds if from_data else seconds * timeout_scale)
 
 
 _programs: dict[str, object] = {}

@@ -81,12 +81,18 @@ def append(
     actor: str = "genai-hub",
     detail: dict | None = None,
     table: str | None = None,
+    once: bool = False,
 ) -> dict:
-    """Append one record to `stream` and return it. Safe under concurrent writers to the same stream."""
+    """Append one record to `stream` and return it. Safe under concurrent writers to the same stream.
+
+    `once`: when the stream's last record is this very record (same action, execution and detail),
+    return it instead: a batch step retried after a crash does not audit its tenants twice."""
     table = table or config.audit_table()
     detail_json = json.dumps(redact(detail or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     for attempt in range(_MAX_ATTEMPTS):
         last = head(stream, table)
+        if once and last and (last["action"], last["execution"], last["detail"]) == (action, execution, detail_json):
+            return last
         record = {
             "stream": stream,
             "seq": (last["seq"] + 1) if last else 1,

@@ -88,3 +88,19 @@ class ModelThrottled(HubError):
 
 class PolicyNotFound(HubError):
     """No evaluation policy of that name in data/evaluation_policies/."""
+
+
+class RetirementConflict(HubError):
+    """The version cannot be retired in its current state (being imported or evaluated, import failed)."""
+
+
+class AlreadyRetired(HubError):
+    """The version is retired already for this scope: a repeated request changes nothing."""
+
+
+class RetirementInProgress(HubError):
+    """Another execution is retiring the same version for the same scope."""
+
+
+class ModelRetiring(HubError):
+    """A model version is retiring or retired for this tenant: it cannot be granted again."""

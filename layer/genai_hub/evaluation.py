@@ -12,10 +12,9 @@ import json
 import time
 from pathlib import Path
 
-from genai_hub import audit, aws, config, metrics, registry, residency, schemas
+from genai_hub import access, audit, aws, config, metrics, registry, residency, schemas
 from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
-from genai_hub.onboarding import spoke_credentials
 
 WORKFLOW = "evaluation"
 _POLICIES = Path(__file__).parent / "data" / "evaluation_policies"
@@ -198,19 +197,6 @@ def grant_decision(tenant: dict | None, region: str) -> str | None:
     return None
 
 
-def _update_invoke_role(tenant: dict, step: dict) -> None:
-    """Let the tenant's invoke role (in its spoke) call its imported models."""
-    arns = sorted(g["invoke_arn"] for g in registry.tenant_items(tenant["tenant_id"], "GRANT#") if g.get("kind") == "imported-model-grant")
-    credentials = spoke_credentials({"spoke": {"account_id": tenant["spoke_account_id"], "external_id": tenant["spoke_external_id"]}},
-                                     f"promote-{tenant['tenant_id']}")
-    iam = aws.client("iam", credentials=credentials)
-    iam.put_role_policy(RoleName=config.tenant_invoke_role_name(tenant["tenant_id"]), PolicyName="genai-hub-imported-models",
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-                            "Sid": "InvokeGrantedImportedModels", "Effect": "Allow",
-                            "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"],
-                            "Resource": arns}]}))
-
-
 @idempotent_step
 def promote_version(step: dict) -> dict:
     """APPROVED, and a grant for each requested tenant that is ACTIVE and whose residency admits the model."""
@@ -234,7 +220,7 @@ def promote_version(step: dict) -> dict:
             "model_id": model["model_id"], "invoke_arn": model["imported_model_arn"], "region": region,
             "granted_at": registry.now(), "approved_by": approver, "execution": step["context"]["execution"],
         }])
-        _update_invoke_role(tenant, step)
+        access.sync_invoke_role(tenant, f"promote-{tenant_id}")
         audit.append(audit.tenant_stream(tenant_id), action="GrantModel", outcome="SUCCEEDED", workflow=WORKFLOW,
                      execution=step["context"]["execution"], actor=approver,
                      detail={"model_id": model["model_id"], "invoke_arn": model["imported_model_arn"]})

@@ -9,8 +9,8 @@ import hashlib
 import json
 import re
 
-from genai_hub import audit, aws, config, registry, residency, schemas
-from genai_hub.errors import InvalidInput, SpokeAccessDenied, caught, rejected_field
+from genai_hub import access, audit, aws, config, registry, residency, retirement, schemas
+from genai_hub.errors import InvalidInput, ModelRetiring, SpokeAccessDenied, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
 WORKFLOW = "tenant-onboarding"
@@ -117,6 +117,11 @@ def create_tenant_profiles(step: dict) -> dict:
     bedrock = _bedrock(region)
     system_ids = _system_profile_ids(bedrock)
     # Resolve every model first: a model without a residency-safe profile creates nothing at all.
+    for index, model in enumerate(tenant["default_models"]):
+        retired = retirement.blocking(model, tenant["tenant_id"])
+        if retired:
+            raise ModelRetiring(f"$.default_models[{index}]: {model} is {'retired' if retired['status'] == 'COMPLETED' else 'retiring'} "
+                                f"for this tenant" + (f"; ask for its successor {retired['successor']}" if retired.get("successor") else ""))
     sources = {
         model: residency.choose_source_profile(model, tenant["data_residency"], tenant["allow_global_inference"], system_ids)
         for model in tenant["default_models"]
@@ -154,40 +159,8 @@ def create_tenant_profiles(step: dict) -> dict:
 
 
 def spoke_credentials(tenant: dict, session: str) -> dict:
-    role_arn = f"arn:aws:iam::{tenant['spoke']['account_id']}:role/{config.provisioning_role_name()}"
-    try:
-        return aws.client("sts").assume_role(
-            RoleArn=role_arn, RoleSessionName=session[:64], ExternalId=tenant["spoke"]["external_id"], DurationSeconds=900,
-        )["Credentials"]
-    except Exception as exc:
-        if aws.error_code(exc) in ("AccessDenied", "AccessDeniedException", "NoSuchEntity"):
-            raise SpokeAccessDenied(
-                f"cannot assume {role_arn}: deploy spokes/tenant.yaml in account {tenant['spoke']['account_id']} "
-                f"with this hub's account and the tenant's ExternalId ({aws.error_code(exc)})"
-            ) from None
-        raise
-
-
-def invoke_policy(profiles: list[dict]) -> dict:
-    """Least-privilege policy of the tenant's invoke role: its own profiles and their models only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "InvokeOwnApplicationInferenceProfiles",
-                "Effect": "Allow",
-                "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"],
-                "Resource": sorted(p["profile_arn"] for p in profiles),
-            },
-            {
-                "Sid": "ModelsBehindTheProfiles",
-                "Effect": "Allow",
-                "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"],
-                "Resource": sorted({f"arn:aws:bedrock:*::foundation-model/{p['model_id']}" for p in profiles}),
-                "Condition": {"StringLike": {"bedrock:InferenceProfileArn": sorted(p["profile_arn"] for p in profiles)}},
-            },
-        ],
-    }
+    """Credentials in the spoke of an onboarding request (`tenant["spoke"]`)."""
+    return access.spoke_credentials(tenant["spoke"], session)
 
 
 @idempotent_step
@@ -211,7 +184,7 @@ def create_spoke_role(step: dict) -> dict:
         if aws.error_code(exc) != "EntityAlreadyExists":
             raise
         role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
-    iam.put_role_policy(RoleName=role_name, PolicyName="genai-hub-invoke", PolicyDocument=json.dumps(invoke_policy(profiles)))
+    iam.put_role_policy(RoleName=role_name, PolicyName=access.PROFILES_POLICY, PolicyDocument=json.dumps(access.invoke_policy(profiles)))
     registry.update_tenant(tenant["tenant_id"], {"invoke_role_arn": role_arn})
     _audit(tenant, step, "CreateSpokeInvokeRole", role_arn=role_arn, account_id=tenant["spoke"]["account_id"])
     return {"role_arn": role_arn}
@@ -285,7 +258,7 @@ def delete_spoke_role(step: dict) -> dict:
     iam = aws.client("iam", credentials=credentials)
     role_name = config.tenant_invoke_role_name(tenant["tenant_id"])
     deleted = False
-    for call in (lambda: iam.delete_role_policy(RoleName=role_name, PolicyName="genai-hub-invoke"),
+    for call in (lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=access.PROFILES_POLICY),
                  lambda: iam.delete_role(RoleName=role_name)):
         try:
             call()

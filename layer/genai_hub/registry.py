@@ -116,12 +116,44 @@ def _query(**kwargs) -> list[dict]:
 
 
 def tenant_items(tenant_id: str, prefix: str) -> list[dict]:
+    return partition_items(tenant_pk(tenant_id), prefix)
+
+
+def partition_items(pk: str, prefix: str) -> list[dict]:
     return _query(
         TableName=config.registry_table(),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": tenant_pk(tenant_id)}, ":prefix": {"S": prefix}},
+        ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": prefix}},
         ConsistentRead=True,
     )
+
+
+def model_grants(model_id: str) -> list[dict]:
+    """Every tenant's grant of a model version: one query on the ByModel index, never a scan."""
+    return _query(
+        TableName=config.registry_table(), IndexName="ByModel",
+        KeyConditionExpression="gsi1pk = :m", ExpressionAttributeValues={":m": {"S": f"MODEL#{model_id}"}},
+    )
+
+
+def get_item(key: dict) -> dict | None:
+    item = _ddb().get_item(TableName=config.registry_table(), Key=to_item(key), ConsistentRead=True).get("Item")
+    return from_item(item) if item else None
+
+
+def get_tenants(tenant_ids: list[str]) -> dict[str, dict]:
+    """Tenant records by id (BatchGetItem, 100 at a time); unknown ids are left out."""
+    found, table = {}, config.registry_table()
+    for start in range(0, len(tenant_ids), 100):
+        pending = {table: {"Keys": [to_item({"pk": tenant_pk(t), "sk": "META"}) for t in tenant_ids[start:start + 100]],
+                           "ConsistentRead": True}}
+        while pending:
+            response = _ddb().batch_get_item(RequestItems=pending)
+            for item in response.get("Responses", {}).get(table, []):
+                tenant = from_item(item)
+                found[tenant["tenant_id"]] = tenant
+            pending = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def put_items(items: list[dict]) -> None:

@@ -1,0 +1,82 @@
+"""A tenant's model access in its spoke account: the invoke role's policies, written from the registry.
+
+The registry is the one source of truth: the tenant's PROFILE# items (application inference
+profiles of foundation models) and its imported-model grants. Promotion adds to them, retirement
+takes away; both call `sync_invoke_role`, which rewrites the role's two inline policies to match,
+and deletes a policy that would be empty (IAM rejects a statement without resources).
+"""
+import json
+
+from genai_hub import aws, config, registry
+from genai_hub.errors import SpokeAccessDenied
+
+INVOKE_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"]
+PROFILES_POLICY, IMPORTED_POLICY = "genai-hub-invoke", "genai-hub-imported-models"
+
+
+def spoke_credentials(spoke: dict, session: str) -> dict:
+    """Assume the spoke's provisioning role; `spoke` is {"account_id", "external_id"}."""
+    role_arn = f"arn:aws:iam::{spoke['account_id']}:role/{config.provisioning_role_name()}"
+    try:
+        return aws.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=session[:64], ExternalId=spoke["external_id"], DurationSeconds=900,
+        )["Credentials"]
+    except Exception as exc:
+        if aws.error_code(exc) in ("AccessDenied", "AccessDeniedException", "NoSuchEntity"):
+            raise SpokeAccessDenied(
+                f"cannot assume {role_arn}: deploy spokes/tenant.yaml in account {spoke['account_id']} "
+                f"with this hub's account and the tenant's ExternalId ({aws.error_code(exc)})"
+            ) from None
+        raise
+
+
+def spoke_of(tenant: dict) -> dict:
+    """The spoke of a registry tenant record (the ExternalId is stored, never logged or audited)."""
+    return {"account_id": tenant["spoke_account_id"], "external_id": tenant["spoke_external_id"]}
+
+
+def invoke_policy(profiles: list[dict]) -> dict:
+    """Least-privilege policy of the tenant's invoke role: its own profiles and their models only."""
+    arns = sorted(p["profile_arn"] for p in profiles)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "InvokeOwnApplicationInferenceProfiles", "Effect": "Allow", "Action": INVOKE_ACTIONS, "Resource": arns},
+            {
+                "Sid": "ModelsBehindTheProfiles", "Effect": "Allow", "Action": INVOKE_ACTIONS,
+                "Resource": sorted({f"arn:aws:bedrock:*::foundation-model/{p['model_id']}" for p in profiles}),
+                "Condition": {"StringLike": {"bedrock:InferenceProfileArn": arns}},
+            },
+        ],
+    }
+
+
+def imported_models_policy(arns: list[str]) -> dict:
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "InvokeGrantedImportedModels", "Effect": "Allow", "Action": INVOKE_ACTIONS, "Resource": sorted(arns)}]}
+
+
+def _put_or_delete(iam, role_name: str, policy_name: str, document: dict | None) -> None:
+    if document is not None:
+        iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+        return
+    try:
+        iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name)
+    except Exception as exc:
+        if aws.error_code(exc) != "NoSuchEntity":
+            raise
+
+
+def sync_invoke_role(tenant: dict, session: str, *, without_model: str | None = None,
+                     credentials: dict | None = None) -> dict:
+    """Rewrite the tenant's invoke-role policies from the registry; `without_model` is left out
+    (retirement revokes it before its registry items go). Returns what the role now allows."""
+    tenant_id = tenant["tenant_id"]
+    profiles = [p for p in registry.tenant_items(tenant_id, "PROFILE#") if p.get("model_id") != without_model]
+    imported = [g["invoke_arn"] for g in registry.tenant_items(tenant_id, "GRANT#")
+                if g.get("kind") == "imported-model-grant" and g.get("model_id") != without_model]
+    iam = aws.client("iam", credentials=credentials or spoke_credentials(spoke_of(tenant), session))
+    role_name = config.tenant_invoke_role_name(tenant_id)
+    _put_or_delete(iam, role_name, PROFILES_POLICY, invoke_policy(profiles) if profiles else None)
+    _put_or_delete(iam, role_name, IMPORTED_POLICY, imported_models_policy(imported) if imported else None)
+    return {"profiles": sorted(p["profile_arn"] for p in profiles), "imported_models": sorted(imported)}
