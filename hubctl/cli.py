@@ -2,8 +2,10 @@
 import argparse
 import json
 import os
+import re
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from hubctl import views
@@ -14,6 +16,7 @@ EPILOG = """examples:
   hubctl local up --port 4566                   serve the emulation as an AWS endpoint
   hubctl --endpoint-url http://127.0.0.1:4566 onboard events/onboarding/acme-retail-us.json --wait
   hubctl tenants list                           (deployed stack, default AWS credentials)
+  hubctl retire support-bot 1.0.0 --tenants all --grace P30D --reason "end of life" --dry-run
   hubctl audit verify --stack-name genai-hub
 """
 
@@ -27,7 +30,8 @@ def _list_and_show(sub, name: str, help_: str, list_help: str, show_help: str, k
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="hubctl", description="Govern the GenAI Hub: onboard tenants, inspect workflows, read and verify the audit trail.",
+        prog="hubctl", description="Govern the GenAI Hub: onboard tenants, import, approve and retire models, inspect "
+                                   "workflows, read and verify the audit trail.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--endpoint-url", help="AWS endpoint of a local hub (hubctl local up), e.g. http://127.0.0.1:4566")
@@ -76,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     ev_show.add_argument("model_name")
     ev_show.add_argument("version")
 
+    _retire_parser(sub)
+    retirements = sub.add_parser("retirements", help="model retirements").add_subparsers(dest="action", metavar="ACTION")
+    retirements.add_parser("list", help="every retirement: model, scope, status, date, tenants, counts")
+
     _list_and_show(sub, "executions", "workflow executions", "executions of every workflow",
                    "states, timings and errors of one execution", "execution_arn")
 
@@ -86,6 +94,326 @@ def _parser() -> argparse.ArgumentParser:
     a_show.add_argument("--stream", help="any stream, e.g. model#NAME")
     a_sub.add_parser("verify", help="recompute every hash chain; names the first altered, inserted or missing record")
     return p
+
+
+RETIRE_EPILOG = """examples:
+  hubctl retire support-bot 1.0.0 --tenants all --grace P30D --successor support-bot:2.0.0 \\
+      --reason "2.0.0 answers billing questions better" --dry-run     the impact; nothing changes
+  hubctl retire support-bot 1.0.0 --tenants all --grace P30D --successor support-bot:2.0.0 \\
+      --reason "2.0.0 answers billing questions better"               notices now, revocation in 30 days
+  hubctl retire amazon.nova-pro-v1:0 --tenants acme-retail --at 2026-12-31T00:00:00Z --reason "moves to Nova Premier"
+  hubctl retire amazon.nova-pro-v1:0 --cancel --reason "contract extended"    every grant restored
+
+MODEL VERSION, or one MODEL_ID split at its last ':' (amazon.nova-pro-v1:0 is MODEL amazon.nova-pro-v1,
+VERSION 0; support-bot:1.0.0 is support-bot 1.0.0). Without --wait, hubctl returns once the tenants
+are notified and the retirement is SCHEDULED; the state machine revokes at the date on its own.
+Exit codes: 0 scheduled, done, cancelled or nothing to do (already retired or in progress);
+1 failed or timed out; 2 bad flags or a request the hub rejected (the field is named).
+"""
+
+# Local checks before anything starts: the request's own schema (the state machine checks it again).
+_FLAG_OF_FIELD = {"$.model": "MODEL", "$.version": "VERSION", "$.tenants": "--tenants", "$.grace": "--grace", "$.at": "--at",
+                  "$.successor": "--successor", "$.reason": "--reason", "$.requested_by": "--requested-by"}
+LIVE_RETIREMENT = ("PLANNED", "SCHEDULED", "REVOKING")
+
+
+def _retire_parser(sub) -> None:
+    retire = sub.add_parser(
+        "retire", help="retire a model version for all tenants or a few (notice, grace period, revocation), or --cancel it",
+        description="Retire a model version (an imported model or a foundation model) for all tenants or a listed few.\n"
+                    "Each tenant gets a ModelRetirementScheduled notice and its grant is marked RETIRING; at the date\n"
+                    "the hub revokes the model in the tenant's spoke invoke role, deletes its inference profiles and\n"
+                    "grants and, once no tenant keeps an imported model, deletes the model in Bedrock.",
+        epilog=RETIRE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    retire.add_argument("model", metavar="MODEL", help="support-bot, amazon.nova-pro-v1; or a MODEL_ID with ':' and no VERSION")
+    retire.add_argument("version", metavar="VERSION", nargs="?", help="1.0.0 for an imported model, 0 for amazon.nova-pro-v1:0")
+    retire.add_argument("--tenants", metavar="all|ID,ID", help='"all", or tenant ids separated by commas (acme-retail,globex-support); '
+                                          "required to start; with --cancel, picks the retirement of that scope")
+    when = retire.add_mutually_exclusive_group()
+    when.add_argument("--grace", metavar="DURATION", help="time until the retirement date, ISO 8601 days/hours/minutes/seconds: "
+                                      "P30D (the default), P1DT12H, PT90S")
+    when.add_argument("--at", metavar="DATE", help="the retirement date instead: RFC 3339 (2026-12-31T00:00:00Z) or a day (2026-12-31, 00:00 UTC)")
+    retire.add_argument("--successor", metavar="MODEL:VERSION", help="MODEL:VERSION the tenants should move to (in the notice), e.g. support-bot:2.0.0")
+    retire.add_argument("--reason", metavar="TEXT", help="why: sent to the tenants and audited (required to start)")
+    retire.add_argument("--requested-by", metavar="WHO", default=os.environ.get("USER", "hubctl"),
+                        help="who asks, or who cancels (audited; default $USER)")
+    retire.add_argument("--dry-run", action="store_true", help="show the impact (tenants, profiles, imported model) and change nothing")
+    retire.add_argument("--wait", action="store_true", help="wait past the retirement date for the revocation and show what was removed")
+    retire.add_argument("--cancel", action="store_true",
+                        help="cancel the model's scheduled retirement (before its date): every grant back to ACTIVE, tenants told")
+    retire.add_argument("--timeout", metavar="SECONDS", type=float, default=300,
+                        help="seconds to wait for each stage: scheduled, cancelled; with --wait, beyond the date (default 300)")
+
+
+def _usage_error(message: str) -> SystemExit:
+    print(f"hubctl retire: error: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
+def _model_and_version(args) -> tuple[str, str]:
+    model, version = args.model, args.version
+    if version is None:
+        if ":" not in model:
+            raise _usage_error(f"give MODEL VERSION (support-bot 1.0.0) or a MODEL_ID with ':' (amazon.nova-pro-v1:0), not {model!r} alone")
+        model, version = model.rsplit(":", 1)
+    elif ":" in model:
+        raise _usage_error(f"{args.model!r} is a MODEL_ID already: give it alone, or MODEL and VERSION ({args.model.rsplit(':', 1)[0]} {version})")
+    return model, version
+
+
+def _scope(text: str):
+    """--tenants as the request's `tenants` ("all" or a sorted list, as the hub stores the scope)."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if names == ["all"]:
+        return "all"
+    if not names or "all" in names:
+        raise _usage_error(f"--tenants {text!r}: give \"all\" or tenant ids separated by commas, not both")
+    return sorted(set(names))
+
+
+def _retire_at(text: str) -> str:
+    """--at as RFC 3339 in UTC; a bare day means its midnight UTC."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        text += "T00:00:00Z"
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _usage_error(f"--at {text!r}: expected an RFC 3339 date-time such as 2026-12-31T00:00:00Z, or a day 2026-12-31") from None
+    if moment.tzinfo is None:
+        raise _usage_error(f"--at {text!r} has no time zone: add Z (UTC) or an offset, e.g. {text}Z")
+    if moment <= datetime.now(timezone.utc):
+        raise _usage_error(f"--at {text} is in the past")
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _retirement_request(args, model: str, version: str) -> dict:
+    for flag in ("tenants", "reason"):
+        if not getattr(args, flag):
+            raise _usage_error(f"--{flag} is required to start a retirement (see hubctl retire --help)")
+    request = {"model": model, "version": version, "tenants": _scope(args.tenants), "successor": args.successor,
+               "reason": args.reason, "requested_by": args.requested_by, "dry_run": args.dry_run}
+    if args.grace:
+        request["grace"] = args.grace
+    if args.at:
+        request["at"] = _retire_at(args.at)
+    from genai_hub import schemas
+    from genai_hub.errors import InvalidInput
+
+    try:
+        schemas.validate_detail("ModelRetirementRequested", request)
+    except InvalidInput as exc:
+        flag = next((f for path, f in _FLAG_OF_FIELD.items() if exc.field == path or exc.field.startswith(path + "[")), exc.field)
+        if flag == "--grace":
+            raise _usage_error(f"--grace {args.grace!r}: expected an ISO 8601 duration in days, hours, minutes and seconds "
+                               "such as P30D, P1DT12H or PT90S (no months or years)") from None
+        raise _usage_error(f"{flag}: {str(exc).split(': ', 1)[-1]}") from None
+    if args.successor == f"{model}:{version}":
+        raise _usage_error("--successor: a version cannot succeed itself")
+    return request
+
+
+def _execution_name(model: str, version: str, dry_run: bool) -> str:
+    """retire-<model-slug>-<UTC timestamp>[-dry-run]: Step Functions allows [A-Za-z0-9-_], 80 characters."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = stamp[:18] + "Z"  # milliseconds
+    suffix = f"-{stamp}" + ("-dry-run" if dry_run else "")
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{model}-{version}").strip("-")
+    return f"retire-{slug[:80 - len('retire-') - len(suffix)]}{suffix}"
+
+
+def _poll(what: str, check, timeout: float, interval: float = 0.25):
+    """Call `check` until it returns something (with a spinner) or `timeout` seconds pass (None)."""
+    deadline = time.monotonic() + timeout
+    with views.console.status(what):
+        while True:
+            found = check()
+            if found is not None or time.monotonic() > deadline:
+                return found
+            time.sleep(interval)
+
+
+def _retire(args):
+    """Check the flags (before connecting: a typo is told without AWS), then what to run on the hub."""
+    model, version = _model_and_version(args)
+    if args.cancel:
+        extra = [f for f in ("grace", "at", "successor", "dry_run", "wait") if getattr(args, f)]
+        if extra:
+            raise _usage_error(f"--cancel takes only --tenants, --reason and --requested-by, not --{extra[0].replace('_', '-')}")
+        if args.tenants:
+            _scope(args.tenants)
+        return lambda hub: _cancel_retirement(hub, args, model, version)
+    request = _retirement_request(args, model, version)
+    return lambda hub: _start_retirement(hub, args, request)
+
+
+def _start_retirement(hub, args, request: dict) -> int:
+    sfn, machine = hub.client("stepfunctions"), hub.output("RetirementStateMachineArn")
+    model_id = f"{request['model']}:{request['version']}"
+    for attempt in range(3):
+        try:
+            execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(request),
+                                            name=_execution_name(request["model"], request["version"], request["dry_run"]))["executionArn"]
+            break
+        except sfn.exceptions.ExecutionAlreadyExists:  # the same model within the same millisecond
+            if attempt == 2:
+                raise
+            time.sleep(0.01)
+    views.console.print(f"{'dry run of the retirement' if request['dry_run'] else 'retirement'} of {model_id} started: {execution}")
+
+    def ended():
+        described = sfn.describe_execution(executionArn=execution)
+        return described if described["status"] != "RUNNING" else None
+
+    def scheduled_or_ended():
+        described = ended()
+        if described:
+            return described
+        if not request["dry_run"]:
+            mine = [r for r in views.retirement_records(hub, model_id) if r.get("execution") == execution]
+            if mine and mine[0]["status"] not in ("PLANNED",):
+                return mine[0]
+        return None
+
+    what = "finding the affected tenants..." if request["dry_run"] else "planning, marking the grants RETIRING, notifying the tenants..."
+    found = _poll(what, scheduled_or_ended, args.timeout)
+    if found is None:
+        views.console.print(f"[red]not scheduled after {args.timeout:g}s[/red]: follow it with `hubctl executions show {execution}`")
+        return 1
+    if "executionArn" not in found and found["status"] in ("COMPLETED", "CANCELLED", "FAILED"):  # a date very near
+        found = _poll("ending...", ended, args.timeout) or found
+    if "executionArn" in found:  # the execution ended (dry run, nothing to do, rejected, or already through)
+        return _report_retirement_end(hub, found)
+    views.print_retirement_scheduled(found, cancel_hint=_cancel_hint(found))
+    if not args.wait:
+        return 0
+    retire_at = datetime.fromisoformat(found["retire_at"].replace("Z", "+00:00"))
+    left = max(0.0, (retire_at - datetime.now(timezone.utc)).total_seconds())
+    try:
+        described = _poll(f"waiting for the retirement date {found['retire_at']}, then revoking...", ended, left + args.timeout, 0.5)
+    except KeyboardInterrupt:
+        views.console.print(f"stopped waiting; the retirement goes on (execution {execution})")
+        return 1
+    if described is None:
+        views.console.print(f"[red]not ended {args.timeout:g}s after its date[/red]: follow it with `hubctl executions show {execution}`")
+        return 1
+    return _report_retirement_end(hub, described)
+
+
+def _cancel_hint(record: dict) -> str:
+    scope = "" if record["scope"] == "all" else f" --tenants {','.join(record['scope'])}"
+    return f"hubctl retire {record['model_id']} --cancel{scope} --reason WHY"
+
+
+def _rejection(hub, execution_arn: str) -> tuple[str, str]:
+    """(field, reason) of a rejected request, from the execution's history (*Record rejection*'s result)."""
+    from genai_hub.errors import caught, rejected_field
+
+    failure = None
+    for event in views.execution_history(hub, execution_arn):
+        exited = event.get("stateExitedEventDetails") or {}
+        if exited.get("name") == "Record rejection":
+            rejection = json.loads(exited.get("output") or "{}").get("rejection") or {}
+            if rejection.get("reason"):
+                return rejection.get("field", "$"), rejection["reason"]
+        details = event.get("lambdaFunctionFailedEventDetails") or event.get("taskFailedEventDetails")
+        if details:
+            failure = {"Error": details.get("error"), "Cause": details.get("cause")}
+    if failure:
+        _, message = caught(failure)
+        return rejected_field(message), message
+    return "$", "see the execution's history"
+
+
+def _report_retirement_end(hub, described: dict) -> int:
+    """What an ended retirement execution did; the exit code."""
+    from genai_hub.errors import caught
+
+    console, arn = views.console, described["executionArn"]
+    output = json.loads(described.get("output") or "{}") if described["status"] == "SUCCEEDED" else {}
+    if described["status"] == "SUCCEEDED" and output.get("dry_run") is True:
+        views.print_retirement_impact(output)
+        return 0
+    if "retired" in output:
+        views.print_retirement_outcome(hub, output["retired"], output.get("plan") or {})
+        return 0
+    if "cancelled" in output:
+        c = output["cancelled"]
+        console.print(f"[bold]cancelled[/bold] by {c['by']} ({c['reason']}): {c['restored']} grant(s) restored")
+        return 0
+    if isinstance(output.get("error"), dict):  # ended in *Nothing to do*
+        name, message = caught(output["error"])
+        console.print(f"[yellow]nothing to do[/yellow] ({name}): {message}")
+        if name == "RetirementInProgress":
+            console.print("  see it with `hubctl retirements list`; cancel it with `hubctl retire ... --cancel`")
+        return 0
+    if described.get("error") == "InputRejected":
+        field, reason = _rejection(hub, arn)
+        flag = _FLAG_OF_FIELD.get(field.split("[")[0])
+        console.print(f"[red]rejected[/red]: {field}{f' ({flag})' if flag else ''}: {reason}")
+        console.print("  nothing was changed; the rejection is audited (WorkflowInputRejected)")
+        return 2
+    console.print(f"[red]the retirement execution ended {described['status']}[/red]: {described.get('error', '')}: "
+                  f"{described.get('cause', '')}")
+    console.print(f"  see `hubctl executions show {arn}` and `hubctl retirements list`")
+    return 1
+
+
+def _cancel_retirement(hub, args, model: str, version: str) -> int:
+    console, model_id = views.console, f"{model}:{version}"
+    scope = _scope(args.tenants) if args.tenants else None
+    records = views.retirement_records(hub, model_id)
+    live = [r for r in records if r["status"] in LIVE_RETIREMENT and (scope is None or r["scope"] == scope)]
+    if not live:
+        console.print(f"[red]no scheduled retirement of {model_id}"
+                      f"{'' if scope is None else ' for ' + views.scope_text(scope)} to cancel[/red]")
+        if records:
+            views.print_retirements(records, title=f"Retirements of {model_id}")
+        return 1
+    if len(live) > 1:
+        console.print(f"[red]{len(live)} retirements of {model_id} are under way: say which with --tenants[/red]")
+        for r in live:
+            console.print(f"  --tenants {views.scope_text(r['scope'], sep=',')}   {r['status']}, retires at {r['retire_at']}")
+        return 1
+    record = live[0]
+
+    def settled():
+        current = next((r for r in views.retirement_records(hub, model_id) if r["sk"] == record["sk"]), None)
+        return current if current and current["status"] != "PLANNED" else None
+
+    if record["status"] == "PLANNED":  # the notices are being sent: the task token comes with SCHEDULED
+        record = _poll("the retirement is being planned, waiting for it to be scheduled...", settled, min(args.timeout, 30)) or record
+        if record["status"] == "PLANNED":
+            console.print(f"[red]the retirement of {model_id} is still PLANNED[/red] (tenants being notified): "
+                          "there is nothing to cancel yet; try again in a moment")
+            return 1
+    if record["status"] != "SCHEDULED" or not record.get("task_token"):
+        console.print(f"[red]too late to cancel: the retirement of {model_id} is {record['status']}[/red]"
+                      + (" (its date has come: access is being revoked)" if record["status"] == "REVOKING" else ""))
+        return 1
+    cause = {"cancelled_by": args.requested_by, "reason": args.reason or "cancelled with hubctl"}
+    try:
+        hub.client("stepfunctions").send_task_failure(taskToken=record["task_token"], error="RetirementCancelled",
+                                                      cause=json.dumps(cause))
+    except Exception as exc:  # TaskTimedOut, InvalidToken: the wait is over
+        console.print(f"[red]the cancellation was not accepted: {exc}[/red]")
+        return 1
+    console.print(f"cancelling the retirement of {model_id} ({views.scope_text(record['scope'])}, was due {record['retire_at']}) "
+                  f"as {args.requested_by}")
+
+    def ended():
+        current = next((r for r in views.retirement_records(hub, model_id) if r["sk"] == record["sk"]), {})
+        return current if current.get("status") in ("CANCELLED", "FAILED", "COMPLETED") else None
+
+    done = _poll("restoring the grants, telling the tenants...", ended, args.timeout)
+    if done is None or done["status"] != "CANCELLED":
+        console.print(f"[red]not cancelled{'' if done is None else ': ' + done['status']}[/red]: "
+                      f"see `hubctl executions show {record['execution']}`")
+        return 1
+    described = hub.client("stepfunctions").describe_execution(executionArn=record["execution"])
+    restored = (json.loads(described.get("output") or "{}").get("cancelled") or {}).get("restored", "?")
+    console.print(f"[bold]cancelled[/bold]: {restored} grant(s) back to ACTIVE, each tenant told (ModelRetirementCancelled); "
+                  f"the retirement is CANCELLED")
+    return 0
 
 
 def _event_entry(path: Path) -> tuple[str, dict]:
@@ -187,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve(host=args.host, port=args.port, stack_name=args.stack_name, samples=not args.no_samples)
     if getattr(args, "action", "") is None:
         parser.parse_args([args.command, "--help"])
+    retire = _retire(args) if args.command == "retire" else None
     try:
         hub = connect(args.stack_name, args.endpoint_url, args.region)
         if args.command == "onboard":
@@ -207,6 +536,11 @@ def main(argv: list[str] | None = None) -> int:
             return _put(hub, "ModelImportRequested", detail)
         if args.command in ("approve", "reject"):
             return _decide(hub, args)
+        if retire:
+            return retire(hub)
+        if args.command == "retirements":
+            views.print_retirements(views.all_retirements(hub))
+            return 0
         if args.command == "evaluations":
             return 0 if views.print_evaluation(hub, args.model_name, args.version) else 1
         if args.command == "executions":

@@ -3,10 +3,12 @@
 Deploys template.yaml, deploys the tenant spokes of the sample events, sends every sample of
 events/onboarding/ (and one of them three times, as EventBridge may), then shows each execution's
 states and outcome and the tenants. Then the research account uploads a small real model to its
-bucket, and that upload alone imports it. Last, the audit trail and its verification. Exits
-non-zero when an outcome differs from the expected one.
+bucket, and that upload alone imports it. Then that model is retired, for one tenant and then for
+all (a dry run first, and a retirement cancelled on the way). Last, the audit trail and its
+verification. Exits non-zero when an outcome differs from the expected one.
 """
 import json
+import shlex
 import time
 import warnings
 from pathlib import Path
@@ -121,6 +123,163 @@ def _model_import(local, hub: Hub, quiet: bool) -> int:
     return failures
 
 
+RETIREMENT_EVENTS = ["ModelRetirementScheduled", "ModelRetirementCancelled", "ModelRetired"]
+
+
+def _subscribe(local, hub: Hub, detail_types: list[str]):
+    """A queue on the hub bus for `detail_types`, as a tenant's subscriber would have; returns drain()."""
+    sqs, events = local.client("sqs"), local.client("events")
+    queue_url = sqs.create_queue(QueueName="demo-retirement-notices")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = hub.output("EventBusName")
+    events.put_rule(Name="demo-retirement-notices", EventBusName=bus,
+                    EventPattern=json.dumps({"source": ["genai.hub"], "detail-type": detail_types}))
+    events.put_targets(Rule="demo-retirement-notices", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    received: list[dict] = []
+
+    def drain(detail_type: str, model_id: str) -> list[dict]:
+        """Every event of `detail_type` about `model_id` received so far (the queue is emptied each time)."""
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for m in messages:
+                received.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return [e["detail"] for e in received if e["detail-type"] == detail_type and e["detail"]["model_id"] == model_id]
+
+    return drain
+
+
+def _model_retirement(local, hub: Hub, quiet: bool) -> int:
+    """Retire support-bot 1.0.0 for globex-support, then (dry run first) for all; cancel a foundation
+    model's retirement on the way. Every step goes through `hubctl retire`, as an admin's would."""
+    from hubctl.cli import main as hubctl
+
+    console = views.console
+    console.print(Rule("Model retirement"))
+    drain = _subscribe(local, hub, RETIREMENT_EVENTS)
+    sfn, machine = local.client("stepfunctions"), hub.output("RetirementStateMachineArn")
+    model, version = "support-bot", "1.0.0"
+    model_id = f"{model}:{version}"
+    failures = 0
+
+    def expect(ok: bool, text: str) -> None:
+        nonlocal failures
+        failures += not ok
+        console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {text}")
+
+    def cli(*argv: str) -> int:
+        if quiet:
+            with console.capture():
+                return hubctl(list(argv))
+        console.print(f"[dim]$ hubctl {shlex.join(argv)}[/dim]")
+        return hubctl(list(argv))
+
+    def latest_execution() -> dict:
+        return sfn.describe_execution(executionArn=local.executions(machine)[-1]["executionArn"])
+
+    def wait_for_end(execution_arn: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        with console.status("waiting for the retirement date, then the revocation..."):
+            while (d := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING" and time.monotonic() < deadline:
+                time.sleep(0.2)
+        return d
+
+    def grant(tenant_id: str, of: str = model_id) -> dict | None:
+        return views.tenant_items(hub, tenant_id).get(f"GRANT#{of}")
+
+    def version_status() -> str:
+        return next((v["status"] for v in views.model_versions(hub, model) if v["version"] == version), "missing")
+
+    imported_arn = next(v["imported_model_arn"] for v in views.model_versions(hub, model) if v["version"] == version)
+    holders = sorted(t for t in ("acme-retail", "globex-support") if grant(t))
+    expect(holders == ["acme-retail", "globex-support"], f"{model_id} is held by {', '.join(holders) or 'nobody'}")
+
+    # 1. For one tenant: a notice now, the revocation after the grace period (3 s here, P30D by default).
+    console.print(f"Globex moves its support desk to Nova Lite: retire {model_id} for globex-support, grace PT3S")
+    code = cli("retire", model, version, "--tenants", "globex-support", "--grace", "PT3S", "--successor", "amazon.nova-lite-v1:0",
+               "--reason", "Globex moves its support desk to Nova Lite", "--requested-by", "platform-admin@example.com")
+    one = latest_execution()
+    marked = grant("globex-support") or {}
+    notices = [e["tenant_id"] for e in drain("ModelRetirementScheduled", model_id)]
+    expect(code == 0 and marked.get("status") == "RETIRING" and notices == ["globex-support"],
+           f"scheduled: globex-support notified ({', '.join(notices) or 'no notice'}), its grant {marked.get('status')} "
+           f"until {marked.get('retire_at')}")
+    if not quiet:
+        views.print_tenant(hub, "globex-support")
+    # Meanwhile, a retirement cancelled before its date: everything stays as it was.
+    nova = "amazon.nova-pro-v1:0"
+    console.print(f"Retire {nova} for acme-retail in 7 days, then cancel it (hubctl retire --cancel)")
+    profile_before = views.tenant_items(hub, "acme-retail").get(f"PROFILE#{nova}", {}).get("profile_arn")
+    code = cli("retire", nova, "--tenants", "acme-retail", "--grace", "P7D", "--successor", "amazon.nova-premier-v1:0",
+               "--reason", "ACME moves to Nova Premier", "--requested-by", "platform-admin@example.com")
+    scheduled = (grant("acme-retail", nova) or {}).get("status")
+    cancelled = cli("retire", nova, "--cancel", "--reason", "ACME extended its contract", "--requested-by", "platform-admin@example.com")
+    restored = grant("acme-retail", nova) or {}
+    profiles = [p["inferenceProfileArn"] for p in local.client("bedrock").list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]]
+    records = views.retirement_records(hub, nova)
+    told = [e["tenant_id"] for e in drain("ModelRetirementCancelled", nova)]
+    expect(code == 0 and scheduled == "RETIRING" and cancelled == 0 and restored.get("status") == "ACTIVE"
+           and restored.get("retire_at") is None and profile_before in profiles and records and records[-1]["status"] == "CANCELLED"
+           and told == ["acme-retail"],
+           f"cancelled: acme-retail's {nova} grant {scheduled} -> {restored.get('status')}, its profile kept, "
+           f"ModelRetirementCancelled to {', '.join(told) or 'nobody'}")
+    if not quiet:
+        views.print_tenant(hub, "acme-retail")
+
+    one = wait_for_end(one["executionArn"])
+    acme = grant("acme-retail") or {}
+    retired = [e["status"] for e in drain("ModelRetired", model_id)]
+    expect(one["status"] == "SUCCEEDED" and grant("globex-support") is None and acme.get("status", "ACTIVE") == "ACTIVE"
+           and retired == ["RETIRED_FOR_SCOPE"] and version_status() == "APPROVED",
+           f"after the date: globex-support's grant {'gone' if grant('globex-support') is None else 'still there'}, "
+           f"acme-retail keeps {model_id}, the version stays {version_status()}; ModelRetired {', '.join(retired)}")
+    if not quiet:
+        views.print_tenant(hub, "globex-support")
+
+    # 2. For all: a dry run first, then the real one.
+    console.print(f"Retire {model_id} for all tenants (successor support-bot:2.0.0): a dry run first")
+    reason = "support-bot 2.0.0 answers billing questions better; 1.0.0 reaches end of life"
+    code = cli("retire", model, version, "--tenants", "all", "--grace", "PT3S", "--successor", "support-bot:2.0.0",
+               "--reason", reason, "--requested-by", "platform-admin@example.com", "--dry-run")
+    impact = json.loads(latest_execution().get("output") or "{}")
+    unchanged = version_status() == "APPROVED" and (grant("acme-retail") or {}).get("status", "ACTIVE") == "ACTIVE"
+    expect(code == 0 and impact.get("tenants") == ["acme-retail"] and impact.get("would_delete_imported_model") is True and unchanged,
+           f"dry run: would revoke {impact.get('tenants')}, delete the imported model: {impact.get('would_delete_imported_model')}; "
+           f"nothing changed: {unchanged}")
+    code = cli("retire", model, version, "--tenants", "all", "--grace", "PT3S", "--successor", "support-bot:2.0.0",
+               "--reason", reason, "--requested-by", "platform-admin@example.com")
+    every = latest_execution()
+    notices = [e["tenant_id"] for e in drain("ModelRetirementScheduled", model_id)]
+    expect(code == 0 and version_status() == "RETIRING" and notices == ["globex-support", "acme-retail"],
+           f"scheduled for all: {', '.join(notices[1:]) or 'nobody'} notified, the version {version_status()}")
+
+    # Meanwhile, the first request again (EventBridge may deliver twice, an admin may retry).
+    code = cli("retire", model_id, "--tenants", "globex-support", "--grace", "PT3S", "--reason", "sent twice",
+               "--requested-by", "platform-admin@example.com")
+    again = latest_execution()
+    expect(code == 0 and "AlreadyRetired" in (again.get("output") or ""), "the same request again: nothing to do (AlreadyRetired)")
+
+    # 3. The retirement for all completes: the last holder revoked, the imported model deleted.
+    every = wait_for_end(every["executionArn"])
+    retired = json.loads(every.get("output") or "{}").get("retired", {})
+    left = {m["modelArn"]: m["modelName"] for m in local.client("bedrock").list_imported_models()["modelSummaries"]}
+    acme_account = views.tenant_items(hub, "acme-retail")["META"]["spoke_account_id"]
+    role_policies = local.client("iam", account_id=acme_account).list_role_policies(
+        RoleName="genai-hub-acme-retail-invoke")["PolicyNames"]
+    events = drain("ModelRetired", model_id)
+    expect(every["status"] == "SUCCEEDED" and grant("acme-retail") is None and version_status() == "RETIRED"
+           and imported_arn not in left and "genai-hub-imported-models" not in role_policies
+           and retired.get("imported_model_deleted") is True and [e["status"] for e in events] == ["RETIRED_FOR_SCOPE", "RETIRED"],
+           f"after the date: acme-retail revoked (its spoke role's imported-model policy gone), {model_id} {version_status()}, "
+           f"the imported model {'deleted' if imported_arn not in left else 'still'} in Bedrock (list_imported_models: "
+           f"{', '.join(left.values()) or 'none'}); ModelRetired {events[-1]['status'] if events else 'not sent'}")
+    if not quiet:
+        views.print_execution(hub, every["executionArn"])
+        views.print_model(hub, model)
+        views.print_retirements(views.all_retirements(hub))
+    return failures
+
+
 def run(quiet: bool = False) -> int:
     from hubsim.engine import LocalHub
 
@@ -185,6 +344,7 @@ def run(quiet: bool = False) -> int:
             views.print_tenant(hub, "acme-retail")
 
         failures += _model_import(local, hub, quiet)
+        failures += _model_retirement(local, hub, quiet)
         console.print(Rule("Audit trail"))
         if not quiet:
             views.print_audit(hub)

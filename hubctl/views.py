@@ -1,7 +1,7 @@
 """What hubctl shows: registry, executions and audit, read through the hub's APIs, rendered with rich."""
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +22,9 @@ def new_table(title: str | None, *columns: str, **kwargs) -> Table:
     return table
 
 STATUS_STYLE = {"ACTIVE": "green", "SUCCEEDED": "green", "PENDING": "yellow", "RUNNING": "yellow",
-                "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "red", "REJECTED": "red", "COMPENSATED": "magenta"}
+                "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "red", "REJECTED": "red", "COMPENSATED": "magenta",
+                "APPROVED": "green", "RETIRING": "yellow", "RETIRED": "magenta", "PLANNED": "yellow", "SCHEDULED": "yellow",
+                "REVOKING": "yellow", "COMPLETED": "magenta", "CANCELLED": "cyan"}
 
 
 def styled(status: str) -> str:
@@ -75,15 +77,23 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
     if "budget" in meta:
         b = meta["budget"]
         console.print(f"  {'budget':<24}{b['monthly_limit_usd']} USD/month, thresholds {b['thresholds']}, at red: {b['on_red']}")
-    grants = new_table("Grants (allowlist)", "model", "application inference profile", "source profile", "region", "granted at")
-    for key, grant in sorted(items.items()):
-        if key.startswith("GRANT#"):
-            profile = items.get(f"PROFILE#{grant['model_id']}", {})
-            # Foundation-model grants carry the tenant's profile; imported-model grants the model ARN itself.
-            grants.add_row(grant["model_id"], grant.get("profile_arn") or grant.get("invoke_arn", ""),
-                           profile.get("source_profile_id", "imported model"), profile.get("region") or grant.get("region", ""),
-                           grant["granted_at"])
+    granted = [grant for key, grant in sorted(items.items()) if key.startswith("GRANT#")]
+    retiring = [g for g in granted if (g.get("status") or "ACTIVE") != "ACTIVE"]
+    # Every grant is ACTIVE until a retirement marks it: the status column only shows then.
+    grants = new_table("Grants (allowlist)", "model", *(("status",) if retiring else ()), "application inference profile",
+                       "source profile", "region", "granted at")
+    for grant in granted:
+        profile = items.get(f"PROFILE#{grant['model_id']}", {})
+        # Foundation-model grants carry the tenant's profile; imported-model grants the model ARN itself.
+        grants.add_row(grant["model_id"], *((styled(grant.get("status") or "ACTIVE"),) if retiring else ()),
+                       grant.get("profile_arn") or grant.get("invoke_arn", ""),
+                       profile.get("source_profile_id", "imported model"), profile.get("region") or grant.get("region", ""),
+                       grant["granted_at"])
     console.print(grants)
+    for grant in retiring:
+        console.print(f"  {grant['model_id']}: {styled(grant['status'])}, access ends {_date_and_delay(grant.get('retire_at'))}"
+                      + (f"; successor {grant['successor']}" if grant.get("successor") else "")
+                      + (f" (retirement {grant['retirement_id']})" if grant.get("retirement_id") else ""))
     return True
 
 
@@ -138,6 +148,9 @@ def print_model(hub: Hub, model_name: str) -> bool:
                              ("failure", f"{v.get('failure_error')}: {v.get('failure_reason')}" if v.get("failure_error") else None)):
             if value:
                 console.print(f"  {label:<18}{value}")
+        retirements = retirement_records(hub, f"{model_name}:{v['version']}")
+        if retirements:
+            print_retirements(retirements, title=f"Retirements of {model_name} {v['version']}")
     print_audit(hub, f"model#{model_name}")
     return True
 
@@ -170,6 +183,107 @@ def print_evaluation(hub: Hub, model_name: str, version: str) -> bool:
     return True
 
 
+# --- retirements -------------------------------------------------------------------------------------
+
+def retirement_records(hub: Hub, model_id: str) -> list[dict]:
+    """The retirements of one model version (pk MODEL#<model_id>, sk RETIREMENT#<id>), oldest first."""
+    pages = hub.client("dynamodb").get_paginator("query").paginate(
+        TableName=hub.output("RegistryTableName"), KeyConditionExpression="pk = :pk AND begins_with(sk, :r)",
+        ExpressionAttributeValues={":pk": {"S": f"MODEL#{model_id}"}, ":r": {"S": "RETIREMENT#"}}, ConsistentRead=True)
+    found = [from_item(i) for page in pages for i in page["Items"]]
+    return sorted((r for r in found if r.get("kind") == "retirement"), key=lambda r: r.get("requested_at", ""))
+
+
+def all_retirements(hub: Hub) -> list[dict]:
+    pages = hub.client("dynamodb").get_paginator("scan").paginate(
+        TableName=hub.output("RegistryTableName"), FilterExpression="kind = :k",
+        ExpressionAttributeValues={":k": {"S": "retirement"}})
+    return sorted((from_item(i) for page in pages for i in page["Items"]), key=lambda r: (r["model_id"], r.get("requested_at", "")))
+
+
+def scope_text(scope, sep: str = ", ") -> str:
+    return "all tenants" if scope == "all" else sep.join(scope)
+
+
+def _date_and_delay(moment: str | None) -> str:
+    """2026-12-31T00:00:00Z (in 40 days) / (3 s ago)."""
+    if not moment:
+        return ""
+    try:
+        delta = (datetime.fromisoformat(moment.replace("Z", "+00:00")) - datetime.now(timezone.utc)).total_seconds()
+    except ValueError:
+        return moment
+    seconds = abs(delta)
+    amount = (f"{seconds / 86400:.0f} days" if seconds >= 2 * 86400 else f"{seconds / 3600:.0f} h" if seconds >= 7200
+              else f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s")
+    return f"{moment} ({'in ' + amount if delta >= 0 else amount + ' ago'})"
+
+
+def print_retirements(records: list[dict], title: str = "Retirements") -> None:
+    table = new_table(title, "model", "scope", "status", "retires at", "successor", "tenants", "revoked", "profiles deleted",
+                      "imported model deleted", "requested by", "reason / end")
+    for r in records:
+        ended = r["status"] in ("COMPLETED", "CANCELLED", "FAILED")
+        end = (f"cancelled by {r.get('ended_by', '?')}: {r.get('end_reason', '')}" if r["status"] == "CANCELLED"
+               else f"failed: {r.get('end_reason', '')}" if r["status"] == "FAILED" else r.get("reason", ""))
+        table.add_row(r["model_id"], scope_text(r["scope"]), styled(r["status"]), r["retire_at"] if ended else _date_and_delay(r["retire_at"]),
+                      r.get("successor") or "", str(r.get("tenant_count", "")), str(r.get("tenants_revoked", "")),
+                      str(r.get("profiles_deleted", "")),
+                      "" if r.get("target") != "imported" or "imported_model_deleted" not in r else ("yes" if r["imported_model_deleted"] else "no"),
+                      r.get("requested_by", ""), end[:100])
+    console.print(table)
+
+
+def print_retirement_impact(impact: dict) -> None:
+    """The output of a dry run: who would lose what, when."""
+    console.print(f"[bold]dry run[/bold]: retiring {impact['model_id']} ({impact['kind']} model) for {scope_text(impact['scope'])} "
+                  f"on {impact['retire_at']} would:")
+    table = new_table(None, "would", "what", show_header=False)
+    tenants = impact.get("tenants") or []
+    shown = ", ".join(tenants) + (f" (and {impact['tenant_count'] - len(tenants)} more)" if impact["tenant_count"] > len(tenants) else "")
+    table.add_row("notify, then revoke", f"{impact['tenant_count']} tenant(s): {shown or 'none'}")
+    table.add_row("delete inference profiles", str(impact["profile_count"]))
+    table.add_row("tenants keeping it", str(impact["tenants_remaining"]))
+    if impact["kind"] == "imported":
+        table.add_row("delete the imported model", "yes, no tenant keeps it" if impact["would_delete_imported_model"]
+                      else "no, other tenants keep it")
+    if impact.get("not_granted"):
+        table.add_row("listed, without a grant", ", ".join(impact["not_granted"]))
+    table.add_row("successor", impact.get("successor") or "none")
+    console.print(table)
+    console.print("nothing was changed")
+
+
+def print_retirement_scheduled(record: dict, cancel_hint: str) -> None:
+    console.print(f"[bold]scheduled[/bold]: {record['model_id']} retires for {scope_text(record['scope'])} at "
+                  f"{_date_and_delay(record['retire_at'])}; {record.get('tenant_count', 0)} tenant(s) notified "
+                  f"(ModelRetirementScheduled), their grants RETIRING" + (f"; successor {record['successor']}" if record.get("successor") else ""))
+    if record.get("not_granted"):
+        console.print(f"  [yellow]listed without a grant of it[/yellow] (nothing to revoke): {', '.join(record['not_granted'])}")
+    console.print(f"  the hub revokes at the date on its own; cancel before then with: {cancel_hint}")
+
+
+def print_retirement_outcome(hub: Hub, retired: dict, plan: dict) -> None:
+    revoked = retirement_tenants(hub, retired["model_id"], retired["retirement_id"])
+    shown = ", ".join(revoked[:20]) + (f" (and {len(revoked) - 20} more)" if len(revoked) > 20 else "")
+    console.print(f"[bold]retired[/bold] {retired['model_id']} for {scope_text(retired['scope'])} ({retired['status']}): "
+                  f"{retired['tenants_revoked']} tenant(s) revoked{': ' + shown if shown else ''}; "
+                  f"{retired['profiles_deleted']} inference profile(s) deleted; {retired['tenants_remaining']} tenant(s) keep it")
+    if plan.get("kind") == "imported" or retired.get("imported_model_deleted"):
+        console.print(f"  imported model {plan.get('imported_model_arn') or ''}: "
+                      + ("deleted in Bedrock" if retired["imported_model_deleted"] else "kept (other tenants hold it)"))
+    if plan.get("successor") or retired.get("successor"):
+        console.print(f"  successor: {retired.get('successor')}")
+
+
+def retirement_tenants(hub: Hub, model_id: str, rid: str) -> list[str]:
+    """The tenants of a retirement, from its batch items."""
+    pages = hub.client("dynamodb").get_paginator("query").paginate(
+        TableName=hub.output("RegistryTableName"), KeyConditionExpression="pk = :pk AND begins_with(sk, :b)",
+        ExpressionAttributeValues={":pk": {"S": f"MODEL#{model_id}"}, ":b": {"S": f"RETIREMENT-BATCH#{rid}#"}}, ConsistentRead=True)
+    return [t["tenant_id"] for page in pages for i in page["Items"] for t in from_item(i).get("tenants", [])]
+
+
 # --- executions -------------------------------------------------------------------------------------
 
 def state_machine_arns(hub: Hub) -> dict[str, str]:
@@ -199,12 +313,14 @@ def print_executions(hub: Hub) -> None:
     console.print(table)
 
 
+def execution_history(hub: Hub, execution_arn: str) -> list[dict]:
+    sfn = hub.client("stepfunctions")
+    return [e for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn) for e in page["events"]]
+
+
 def execution_steps(hub: Hub, execution_arn: str) -> list[dict]:
     """The states an execution went through: name, outcome, duration, error."""
-    sfn = hub.client("stepfunctions")
-    events = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        events.extend(page["events"])
+    events = execution_history(hub, execution_arn)
     steps, current = [], None
     for ev in events:
         kind = ev["type"]

@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from conftest import sample
+from conftest import application_profiles, sample
 
 from hubctl.cli import main as hubctl
 
@@ -78,3 +78,94 @@ def test_help_teaches_the_commands(capsys):
     out = capsys.readouterr().out
     for command in ("demo", "local", "onboard", "tenants", "executions", "audit", "--endpoint-url", "--stack-name"):
         assert command in out
+
+
+# --- hubctl retire ------------------------------------------------------------------------------------
+
+NOVA = "amazon.nova-pro-v1:0"
+
+
+def _grant(hub, tenant_id: str, model_id: str) -> dict | None:
+    from conftest import registry_items
+
+    return registry_items(hub, tenant_id).get(f"GRANT#{model_id}")
+
+
+def _retirements(hub, model_id: str) -> list[dict]:
+    from hubctl.views import retirement_records
+    from hubctl.stack import connect
+
+    return retirement_records(connect("genai-hub"), model_id)
+
+
+def test_retire_dry_run_prints_the_impact_and_changes_nothing(hub, onboard, capsys):
+    onboard(sample("onboarding/acme-retail-us.json"))
+
+    assert hubctl(["retire", NOVA, "--tenants", "acme-retail,globex-support", "--grace", "P7D",
+                   "--successor", "amazon.nova-premier-v1:0", "--reason", "moves to Nova Premier", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run" in out and "1 tenant(s): acme-retail" in out and "nothing was changed" in out
+    assert "listed, without a grant" in out and "globex-support" in out  # named, though it holds no grant
+    [execution] = hub.executions(hub.outputs["RetirementStateMachineArn"])
+    assert execution["name"].startswith("retire-amazon-nova-pro-v1-0-") and execution["name"].endswith("-dry-run")
+    # nothing changed: no retirement recorded, the grant as it was, the profile still there
+    assert _retirements(hub, NOVA) == []
+    grant = _grant(hub, "acme-retail", NOVA)
+    assert grant and grant.get("status", "ACTIVE") == "ACTIVE" and "retire_at" not in grant
+    profiles = [p["inferenceProfileArn"] for p in application_profiles(hub, "us-east-1")]
+    assert grant["profile_arn"] in profiles
+
+
+def test_retire_a_request_the_hub_rejects_exits_2_naming_the_field(hub, capsys):
+    # Checked locally first: the flag is named and nothing starts
+    with pytest.raises(SystemExit) as exited:
+        hubctl(["retire", NOVA, "--tenants", "all", "--grace", "P1M", "--reason", "x"])
+    assert exited.value.code == 2 and "--grace 'P1M'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        hubctl(["retire", "amazon.nova-pro-v1", "--tenants", "all", "--reason", "x"])
+    assert exited.value.code == 2 and "MODEL_ID with ':'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        hubctl(["retire", NOVA, "--tenants", "all"])
+    assert exited.value.code == 2 and "--reason is required" in capsys.readouterr().err
+    assert hub.executions(hub.outputs["RetirementStateMachineArn"]) == []
+
+    # Well-formed, but the state machine (the authority) rejects it: nobody holds that model
+    assert hubctl(["retire", "amazon.titan-text-express-v1:0", "--tenants", "all", "--reason", "end of life"]) == 2
+    out = capsys.readouterr().out
+    assert "rejected" in out and "$.model" in out and "no tenant holds a grant" in out
+    [execution] = hub.executions(hub.outputs["RetirementStateMachineArn"])
+    assert execution["status"] == "FAILED"
+
+
+def test_retire_then_cancel_restores_the_grant_and_wait_shows_the_revocation(hub, onboard, capsys):
+    onboard(sample("onboarding/acme-retail-us.json"))
+
+    assert hubctl(["retire", "amazon.nova-pro-v1", "0", "--tenants", "acme-retail", "--grace", "P7D",
+                   "--successor", "amazon.nova-premier-v1:0", "--reason", "moves to Nova Premier"]) == 0
+    out = capsys.readouterr().out
+    assert "scheduled" in out and "1 tenant(s) notified" in out and f"hubctl retire {NOVA} --cancel" in out
+    assert _grant(hub, "acme-retail", NOVA)["status"] == "RETIRING"
+    assert hubctl(["tenants", "show", "acme-retail"]) == 0
+    out = capsys.readouterr().out
+    assert "RETIRING" in out and "in 7 days" in out and "amazon.nova-premier-v1:0" in out
+
+    assert hubctl(["retire", NOVA, "--cancel", "--reason", "contract extended", "--requested-by", "maria"]) == 0
+    out = capsys.readouterr().out
+    assert "cancelled" in out and "1 grant(s) back to ACTIVE" in out
+    grant = _grant(hub, "acme-retail", NOVA)
+    assert grant["status"] == "ACTIVE" and grant["retire_at"] is None and grant["successor"] is None
+    [record] = _retirements(hub, NOVA)
+    assert (record["status"], record["ended_by"], record["end_reason"]) == ("CANCELLED", "maria", "contract extended")
+    assert grant["profile_arn"] in [p["inferenceProfileArn"] for p in application_profiles(hub, "us-east-1")]
+    # nothing left to cancel
+    assert hubctl(["retire", NOVA, "--cancel"]) == 1
+    assert "no scheduled retirement" in capsys.readouterr().out
+
+    # The same scope again, this time waited for: revoked at the date
+    assert hubctl(["retire", NOVA, "--tenants", "acme-retail", "--grace", "PT1S", "--reason", "end of contract", "--wait"]) == 0
+    out = capsys.readouterr().out
+    assert "retired" in out and "1 tenant(s) revoked: acme-retail" in out and "1 inference profile(s) deleted" in out
+    assert _grant(hub, "acme-retail", NOVA) is None
+    assert hubctl(["retirements", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "COMPLETED" in out and "CANCELLED" not in out  # the retirement id is the scope's: the cancelled one ran again
