@@ -86,3 +86,16 @@ def audit_records(hub, stream: str) -> list[dict]:
 def application_profiles(hub, region: str) -> list[dict]:
     bedrock = hub.client("bedrock", region=region)
     return bedrock.list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
+
+
+# --- figures in the test summary ------------------------------------------------------------------
+# A test that measures something (times, counts) records it with record_property("figures", text);
+# the summary prints them all. Properties travel with the test reports, so this works under xdist.
+
+def pytest_terminal_summary(terminalreporter):
+    figures = [(report.nodeid, value) for report in terminalreporter.stats.get("passed", [])
+               for name, value in getattr(report, "user_properties", []) if name == "figures"]
+    if figures:
+        terminalreporter.section("figures")
+        for nodeid, value in sorted(figures):
+            terminalreporter.write_line(f"{nodeid.split('::')[-1]}: {value}")

@@ -325,6 +325,15 @@ def test_task_timeouts_are_stretched_for_a_cpu_shared_by_all_executions(engine, 
     stretched = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"seconds": 1.5}))["executionArn"]
     assert _wait_for_execution(sfn, stretched)["status"] == "SUCCEEDED"
 
+    # But a deadline taken from the data (TimeoutSecondsPath: an approval's expiry, a retirement date)
+    # is kept to the second, stretched or not
+    by_path = {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Task", "Resource": function_arn,
+                                                        "TimeoutSecondsPath": "$.deadline", "End": True}}}
+    machine = sfn.create_state_machine(name="seam-deadline", definition=json.dumps(by_path), roleArn=role)["stateMachineArn"]
+    deadline = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"seconds": 1.5, "deadline": 1}))["executionArn"]
+    described = _wait_for_execution(sfn, deadline)
+    assert (described["status"], described.get("error")) == ("FAILED", "States.Timeout")
+
 
 def _put_seam_event(engine, bus: str, detail: dict) -> str:
     entry = engine.client("events").put_events(Entries=[{
@@ -490,9 +499,10 @@ def test_every_patch_names_an_existing_test():
     assert described, "hubsim.patches.describe() lists no patch"
     module = sys.modules[__name__]
     for patch in described:
-        path, _, name = patch.covered_by.partition("::")
-        assert path == "tests/test_engine_seams.py", patch
-        assert callable(getattr(module, name, None)) and name.startswith("test_"), f"{patch.name}: no test {name}"
+        for test in patch.covered_by.split(", "):  # a patch of several seams names a test for each
+            path, _, name = test.partition("::")
+            assert path == "tests/test_engine_seams.py", patch
+            assert callable(getattr(module, name, None)) and name.startswith("test_"), f"{patch.name}: no test {name}"
     assert len({p.name for p in described}) == len(described)
 
 
@@ -954,3 +964,118 @@ def test_bedrock_runtime_answers_imported_models_deterministically(engine, monke
     gone = error_of(runtime.invoke_model, modelId=model_arn, body=json.dumps({"prompt": "hello"}),
                     contentType="application/json", accept="application/json")
     assert (gone["Error"]["Code"], gone["ResponseMetadata"]["HTTPStatusCode"]) == ("ResourceNotFoundException", 404)
+
+
+def _partitioned_table(ddb, name: str, partitions: int, per_partition: int) -> None:
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g", "gs")],
+                     GlobalSecondaryIndexes=[{"IndexName": "ByG", "Projection": {"ProjectionType": "ALL"}, "KeySchema": [
+                         {"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "gs", "KeyType": "RANGE"}]}])
+    for p in range(partitions):
+        for n in reversed(range(per_partition)):
+            item = {"pk": {"S": f"P#{p:03d}"}, "sk": {"S": f"S#{n:03d}"}}
+            if n % 2 == 0:
+                item.update(g={"S": f"G#{n % 4}"}, gs={"S": f"P#{p:03d}"})
+            ddb.put_item(TableName=name, Item=item)
+
+
+def test_a_query_reads_its_partition_only(engine, monkeypatch):
+    # Given a table of 300 partitions x 10 items, with a GSI over half of them
+    ddb = engine.client("dynamodb")
+    _partitioned_table(ddb, "seam-partitions", 300, 10)
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    comparisons = []
+    original_lt = DynamoType.__lt__
+
+    def counting_lt(self, other):
+        comparisons.append(1)
+        return original_lt(self, other)
+
+    monkeypatch.setattr(DynamoType, "__lt__", counting_lt)
+
+    # When one partition is queried, forwards, backwards and by prefix
+    forward = ddb.query(TableName="seam-partitions", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "P#123"}})
+    backward = ddb.query(TableName="seam-partitions", KeyConditionExpression="pk = :p", ScanIndexForward=False, Limit=3,
+                         ExpressionAttributeValues={":p": {"S": "P#123"}})
+    prefix = ddb.query(TableName="seam-partitions", KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                       ExpressionAttributeValues={":p": {"S": "P#007"}, ":s": {"S": "S#00"}})
+
+    # Then the results are DynamoDB's, and only that partition was sorted (moto sorted all 3,000 items)
+    assert [i["sk"]["S"] for i in forward["Items"]] == [f"S#{n:03d}" for n in range(10)]
+    assert [i["sk"]["S"] for i in backward["Items"]] == ["S#009", "S#008", "S#007"] and "LastEvaluatedKey" in backward
+    assert [i["sk"]["S"] for i in prefix["Items"]] == [f"S#{n:03d}" for n in range(10)]
+    assert len(comparisons) < 500, f"{len(comparisons)} comparisons for three queries of 10-item partitions"
+
+    # And an index query still finds its items across partitions, in index order, page by page
+    found, kwargs = [], {"TableName": "seam-partitions", "IndexName": "ByG", "KeyConditionExpression": "g = :g",
+                         "ExpressionAttributeValues": {":g": {"S": "G#2"}}, "Limit": 100}
+    while True:
+        page = ddb.query(**kwargs)
+        found += [(i["gs"]["S"], i["sk"]["S"]) for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert found == sorted((f"P#{p:03d}", f"S#{n:03d}") for p in range(300) for n in (2, 6))
+
+
+def test_data_plane_responses_are_serialized_as_moto_would(engine, monkeypatch):
+    from moto.dynamodb.responses import DynamoResult
+
+    from hubsim.patches import dynamodb as dynamodb_patch
+
+    ddb = engine.client("dynamodb")
+    _partitioned_table(ddb, "seam-wire", 3, 4)
+    every_type = {"pk": {"S": "P#001"}, "sk": {"S": "S#typed"}, "n": {"N": "12.50"}, "b": {"B": b"\x00\xff"}, "t": {"BOOL": True},
+                  "z": {"NULL": True}, "l": {"L": [{"S": "x"}, {"N": "1"}]}, "m": {"M": {"k": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}}},
+                  "bs": {"BS": [b"a"]}}
+
+    def calls() -> list[dict]:
+        key = {"pk": every_type["pk"], "sk": every_type["sk"]}
+        responses = [
+            ddb.put_item(TableName="seam-wire", Item=every_type, ReturnValues="ALL_OLD"),
+            ddb.get_item(TableName="seam-wire", Key=key, ConsistentRead=True),
+            ddb.update_item(TableName="seam-wire", Key=key, UpdateExpression="SET n = n + :one", ReturnValues="ALL_NEW",
+                            ExpressionAttributeValues={":one": {"N": "1"}}),
+            ddb.query(TableName="seam-wire", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": every_type["pk"]}, Limit=2),
+            ddb.batch_get_item(RequestItems={"seam-wire": {"Keys": [key, {"pk": {"S": "P#002"}, "sk": {"S": "S#000"}}]}}),
+            ddb.batch_write_item(RequestItems={"seam-wire": [{"PutRequest": {"Item": {"pk": {"S": "P#009"}, "sk": {"S": "S#0"}}}}]}),
+            ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "seam-wire", "Item": {"pk": {"S": "P#008"}, "sk": {"S": "S#0"}}}}]),
+            ddb.delete_item(TableName="seam-wire", Key=key, ReturnValues="ALL_OLD"),
+        ]
+        for response in responses:
+            response.pop("ResponseMetadata")
+        return responses
+
+    # When the same calls run with moto's serializer and with the wire-format shortcut
+    fast = calls()
+    monkeypatch.setattr(DynamoResult, "execute_result", dynamodb_patch._originals["execute_result"])
+    ddb.delete_table(TableName="seam-wire")
+    _partitioned_table(ddb, "seam-wire", 3, 4)
+    moto_serialized = calls()
+
+    # Then every response is the same, types included
+    assert fast == moto_serialized
+    assert fast[2]["Attributes"]["n"] == {"N": "13.50"} and fast[1]["Item"]["b"] == {"B": b"\x00\xff"}
+
+
+def test_operations_added_by_patches_are_dispatched(engine):
+    from moto.bedrock.responses import BedrockResponse
+    from moto.core import responses
+
+    from hubsim.patches import core
+
+    # Operations the patch layer adds to a response class are found (bedrock inference profiles)
+    assert "list_inference_profiles" in responses.method_names_from_class(BedrockResponse)
+    assert engine.client("bedrock").list_inference_profiles(typeEquals="SYSTEM_DEFINED")["inferenceProfileSummaries"]
+    # and the reflection runs once per class, not once per request
+    assert responses.method_names_from_class(BedrockResponse) is responses.method_names_from_class(BedrockResponse)
+    # and a method added later is seen once the cache is cleared (apply_all does it after the patches)
+    BedrockResponse.seam_added_operation = lambda self: "{}"
+    try:
+        core.clear()
+        assert "seam_added_operation" in responses.method_names_from_class(BedrockResponse)
+    finally:
+        del BedrockResponse.seam_added_operation
+        core.clear()

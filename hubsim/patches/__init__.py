@@ -15,15 +15,18 @@ class Patch:
 
 
 def _modules():
-    from hubsim.patches import bedrock, bedrock_runtime, dynamodb, events, lambda_runtime, s3, stepfunctions, sts
+    from hubsim.patches import bedrock, bedrock_runtime, core, dynamodb, events, lambda_runtime, s3, stepfunctions, sts
 
     # s3 after events: its cross-account forwarding wraps the events patch's send_to_targets
-    return (lambda_runtime, stepfunctions, events, bedrock, bedrock_runtime, sts, dynamodb, s3)
+    return (core, lambda_runtime, stepfunctions, events, bedrock, bedrock_runtime, sts, dynamodb, s3)
 
 
 def apply_all() -> list[Patch]:
+    from hubsim.patches import core
+
     for module in _modules():
         module.apply()
+    core.clear()  # method names as they are after every patch added its operations
     return describe()
 
 

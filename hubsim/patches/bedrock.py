@@ -153,9 +153,10 @@ def _state(backend) -> dict:
 
 def _find(backend, identifier: str) -> dict:
     profiles = _state(backend)
-    for profile in profiles.values():
-        if identifier in (profile["inferenceProfileId"], profile["inferenceProfileArn"]):
-            return profile
+    # Profiles are keyed by id, and an ARN ends with it: no scan (a retirement deletes thousands).
+    profile = profiles.get(identifier.rsplit("/", 1)[-1])
+    if profile and identifier in (profile["inferenceProfileId"], profile["inferenceProfileArn"]):
+        return profile
     raise ResourceNotFound(f"Inference profile {identifier} not found.")
 
 
@@ -174,7 +175,7 @@ def create_inference_profile(self) -> str:
             if existing:
                 return json.dumps({"inferenceProfileArn": existing["inferenceProfileArn"], "status": "ACTIVE"})
         name = params["inferenceProfileName"]
-        if any(p["type"] == "APPLICATION" and p["inferenceProfileName"] == name for p in profiles.values()):
+        if any(p["type"] == "APPLICATION" and p["inferenceProfileName"] == name for p in list(profiles.values())):
             raise Conflict(f"Inference profile with name {name} already exists.")
     source_arn = params["modelSource"]["copyFrom"]
     source_id = source_arn.rsplit("/", 1)[-1]
@@ -220,7 +221,7 @@ def list_inference_profiles(self) -> str:
     wanted = self._get_param("typeEquals") or self.querystring.get("type", [None])[0]
     limit = int((self.querystring.get("maxResults") or [1000])[0])
     start = int((self.querystring.get("nextToken") or [0])[0])
-    profiles = sorted(_state(backend).values(), key=lambda p: (p["type"], p["inferenceProfileId"]))
+    profiles = sorted(list(_state(backend).values()), key=lambda p: (p["type"], p["inferenceProfileId"]))
     if wanted:
         profiles = [p for p in profiles if p["type"] == wanted]
     page = profiles[start:start + limit]
@@ -536,7 +537,7 @@ _original_list_arns = bedrock_models.BedrockBackend._list_arns
 def _list_arns(self) -> list[str]:
     _resolve_all(self)
     jobs, models, _ = _imports(self)
-    return (_original_list_arns(self) + [p["inferenceProfileArn"] for p in _state(self).values()]
+    return (_original_list_arns(self) + [p["inferenceProfileArn"] for p in list(_state(self).values())]
             + list(jobs) + list(models))
 
 

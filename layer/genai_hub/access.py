@@ -67,16 +67,24 @@ def _put_or_delete(iam, role_name: str, policy_name: str, document: dict | None)
             raise
 
 
-def sync_invoke_role(tenant: dict, session: str, *, without_model: str | None = None,
-                     credentials: dict | None = None) -> dict:
-    """Rewrite the tenant's invoke-role policies from the registry; `without_model` is left out
+def spoke_iam(spoke: dict, session: str):
+    """An IAM client in the spoke account. Building a client costs milliseconds: reuse it for the
+    tenants of one spoke."""
+    return aws.client("iam", credentials=spoke_credentials(spoke, session))
+
+
+def sync_invoke_role(tenant: dict, session: str, *, without_model: str | None = None, iam=None,
+                     policies: tuple[str, ...] = (PROFILES_POLICY, IMPORTED_POLICY)) -> dict:
+    """Rewrite the tenant's invoke-role `policies` from the registry; `without_model` is left out
     (retirement revokes it before its registry items go). Returns what the role now allows."""
     tenant_id = tenant["tenant_id"]
-    profiles = [p for p in registry.tenant_items(tenant_id, "PROFILE#") if p.get("model_id") != without_model]
-    imported = [g["invoke_arn"] for g in registry.tenant_items(tenant_id, "GRANT#")
-                if g.get("kind") == "imported-model-grant" and g.get("model_id") != without_model]
-    iam = aws.client("iam", credentials=credentials or spoke_credentials(spoke_of(tenant), session))
+    items = [i for i in registry.tenant_items(tenant_id, "") if i.get("model_id") != without_model]
+    profiles = [i for i in items if i.get("kind") == "profile"]
+    imported = [i["invoke_arn"] for i in items if i.get("kind") == "imported-model-grant"]
+    iam = iam or spoke_iam(spoke_of(tenant), session)
     role_name = config.tenant_invoke_role_name(tenant_id)
-    _put_or_delete(iam, role_name, PROFILES_POLICY, invoke_policy(profiles) if profiles else None)
-    _put_or_delete(iam, role_name, IMPORTED_POLICY, imported_models_policy(imported) if imported else None)
+    if PROFILES_POLICY in policies:
+        _put_or_delete(iam, role_name, PROFILES_POLICY, invoke_policy(profiles) if profiles else None)
+    if IMPORTED_POLICY in policies:
+        _put_or_delete(iam, role_name, IMPORTED_POLICY, imported_models_policy(imported) if imported else None)
     return {"profiles": sorted(p["profile_arn"] for p in profiles), "imported_models": sorted(imported)}

@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from genai_hub import access, audit, aws, config, metrics, registry, residency, schemas
+from genai_hub import access, audit, aws, config, metrics, registry, residency, retirement, schemas
 from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
@@ -211,6 +211,9 @@ def promote_version(step: dict) -> dict:
         except Exception:
             tenant = None
         reason = grant_decision(tenant, region)
+        retired = retirement.blocking(model["model_id"], tenant_id)
+        if retired and not reason:
+            reason = f"retiring or retired for this tenant (retirement {retired['retirement_id']})"
         if reason:
             skipped.append({"tenant_id": tenant_id, "reason": reason})
             continue

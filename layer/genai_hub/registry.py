@@ -119,11 +119,14 @@ def tenant_items(tenant_id: str, prefix: str) -> list[dict]:
     return partition_items(tenant_pk(tenant_id), prefix)
 
 
-def partition_items(pk: str, prefix: str) -> list[dict]:
+def partition_items(pk: str, prefix: str = "") -> list[dict]:
+    """Items of one partition whose sk starts with `prefix` (all of them for "": DynamoDB refuses an
+    empty key-condition value)."""
+    values = {":pk": {"S": pk}, **({":prefix": {"S": prefix}} if prefix else {})}
     return _query(
         TableName=config.registry_table(),
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-        ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": prefix}},
+        KeyConditionExpression="pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else ""),
+        ExpressionAttributeValues=values,
         ConsistentRead=True,
     )
 

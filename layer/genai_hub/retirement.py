@@ -274,8 +274,12 @@ def schedule_batch(step: dict) -> dict:
     notices = []
     for tenant in _batch(step):
         tenant_id = tenant["tenant_id"]
+        # A grant already marked by another live retirement keeps that mark (its cancellation must not
+        # clear ours, nor ours theirs); this retirement revokes it all the same, from its batches.
         _mark_grant(plan["model_id"], tenant_id, {"status": "RETIRING", "retire_at": plan["retire_at"],
-                                                  "retirement_id": plan["retirement_id"], "successor": plan["successor"]})
+                                                  "retirement_id": plan["retirement_id"], "successor": plan["successor"]},
+                    condition="attribute_not_exists(#rid) OR attribute_type(#rid, :null) OR #rid = :rid",
+                    values={":null": "NULL", ":rid": plan["retirement_id"]})
         _audit_tenant(plan, step, tenant_id, "ScheduleRetirement", "SCHEDULED", retire_at=plan["retire_at"],
                       successor=plan["successor"], reason=plan["reason"])
         notices.append({"tenant_id": tenant_id, "model_id": plan["model_id"], "retire_at": plan["retire_at"],
@@ -316,23 +320,25 @@ def revoke_spoke_access(step: dict) -> dict:
     if int(step["batch"]) == 0:
         registry.update_item(record_key(plan["model_id"], plan["retirement_id"]), {"status": "REVOKING"})
     records = registry.get_tenants([t["tenant_id"] for t in tenants])
-    sessions: dict[tuple, dict | None] = {}
+    clients: dict[tuple, object] = {}  # one IAM client per spoke account
     revoked, unreachable = [], []
     for tenant in tenants:
         record = records.get(tenant["tenant_id"])
         if record is None or "spoke_account_id" not in record:
             continue  # offboarded: no role left to change
         spoke = (record["spoke_account_id"], record["spoke_external_id"])
-        if spoke not in sessions:
+        if spoke not in clients:
             try:
-                sessions[spoke] = access.spoke_credentials(access.spoke_of(record), f"retire-{plan['retirement_id']}")
+                clients[spoke] = access.spoke_iam(access.spoke_of(record), f"retire-{plan['retirement_id']}")
             except SpokeAccessDenied:
-                sessions[spoke] = None
-        if sessions[spoke] is None:
+                clients[spoke] = None
+        if clients[spoke] is None:
             # The hub side still goes (profiles, grants): access ends there even without the spoke.
             unreachable.append(tenant["tenant_id"])
             continue
-        access.sync_invoke_role(record, "", without_model=plan["model_id"], credentials=sessions[spoke])
+        # Only the policy that names this kind of model changes: one IAM call per tenant.
+        access.sync_invoke_role(record, "", without_model=plan["model_id"], iam=clients[spoke],
+                                policies=(access.IMPORTED_POLICY if plan["kind"] == "imported" else access.PROFILES_POLICY,))
         revoked.append(tenant["tenant_id"])
     return {"roles_updated": len(revoked), "unreachable": unreachable}
 
@@ -367,7 +373,10 @@ def finish_retirement(step: dict) -> dict:
     revoked = step.get("revoked", [])
     remaining = len(registry.model_grants(plan["model_id"]))
     deleted = False
-    if plan["kind"] == "imported" and remaining == 0:
+    version = registry.get_item(version_key(plan["model"], plan["version"])) if plan["kind"] == "imported" else None
+    # No tenant keeps it: delete the imported model, unless a partial retirement meets a version not
+    # promoted yet (REJECTED or still to be evaluated), which other tenants may still be given.
+    if version and remaining == 0 and (plan["scope"] == "all" or version["status"] == "APPROVED"):
         try:
             aws.client("bedrock").delete_imported_model(modelIdentifier=plan["imported_model_arn"])
             deleted = True
@@ -377,7 +386,7 @@ def finish_retirement(step: dict) -> dict:
             deleted = True  # deleted by an earlier attempt
         registry.update_item(version_key(plan["model"], plan["version"]), {"status": "RETIRED", "retired_at": registry.now(),
                                                                            "retired_by": plan["requested_by"]})
-    status = "RETIRED" if remaining == 0 else "RETIRED_FOR_SCOPE"
+    status = "RETIRED" if remaining == 0 and (deleted or plan["kind"] == "foundation") else "RETIRED_FOR_SCOPE"
     totals = {"tenants_revoked": sum(r["tenants_revoked"] for r in revoked),
               "profiles_deleted": sum(r["profiles_deleted"] for r in revoked)}
     unreachable = sorted({t for r in revoked for t in r["unreachable"]})
