@@ -238,3 +238,40 @@ def test_a_bad_request_is_rejected_naming_the_field_and_audited(hub, onboard, hu
     [record] = [r for r in audit_records(hub, f"model#{NOVA}") if r["action"] == "RejectRetirementRequest"]
     assert json.loads(record["detail"])["field"] == field
     assert f"GRANT#{NOVA}:0" in registry_items(hub, "acme-retail")  # nothing was changed
+
+
+@pytest.mark.parametrize("text, seconds", [("P30D", 30 * 86400), ("PT90S", 90), ("P1DT12H", 129600), ("PT1H30M", 5400)])
+def test_grace_periods_are_iso_8601_days_to_seconds(text, seconds):
+    from genai_hub.retirement import parse_duration
+
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["P", "PT", "P1M", "P1Y", "30D", "P1DT", "PT-5S", ""])
+def test_a_grace_period_that_is_not_days_to_seconds_names_the_field(text):
+    from genai_hub.errors import InvalidInput
+    from genai_hub.retirement import parse_duration
+
+    with pytest.raises(InvalidInput) as raised:
+        parse_duration(text)
+    assert raised.value.field == "$.grace" and "P30D" in str(raised.value)
+
+
+def test_a_partial_retirement_of_a_rejected_version_keeps_its_imported_model(hub, onboard, research):
+    # Given a version the gate rejected: nobody holds it, it stays in Bedrock for a re-evaluation
+    from test_evaluation import BAD
+
+    onboard(sample("onboarding/acme-retail-us.json"))
+    _import(hub, research, BAD, tenants=["acme-retail"])
+    assert _version(hub)["status"] == "REJECTED"
+
+    # When it is retired for one tenant only
+    done = retire(hub, model="support-bot", version="1.0.0", tenants=["acme-retail"])
+
+    # Then that tenant may never be granted it, but the model stays: other tenants may still get it
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"])["retired"]["status"] == "RETIRED_FOR_SCOPE"
+    assert _version(hub)["status"] == "REJECTED"
+    assert len(hub.client("bedrock").list_imported_models()["modelSummaries"]) == 1
+    [record] = retirement_records(hub, "support-bot:1.0.0")
+    assert (record["status"], record["imported_model_deleted"]) == ("COMPLETED", False)
