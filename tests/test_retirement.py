@@ -197,7 +197,7 @@ def test_cancellation_during_the_wait_restores_everything(hub, onboard, hub_even
 def test_a_request_delivered_three_times_at_once_retires_once(hub, onboard, hub_events):
     onboard(sample("onboarding/acme-retail-us.json"))
     onboard(second_us_tenant())
-    request = json.loads(json.dumps(sample("retirement/retire-support-bot-all.json")["detail"]))
+    request = sample("retirement/retire-support-bot-all.json")["detail"]
     request.update(model=NOVA, version="0", grace="PT1S", successor=None)
 
     for _ in range(3):

@@ -375,20 +375,20 @@ def _path_identifier(self, collection: str) -> str:
     return unquote(self.path.split(f"/{collection}/", 1)[1].split("?", 1)[0])
 
 
+def _find_by_arn_or_name(records: dict, identifier: str, arn: str, name: str, what: str) -> dict:
+    # Over a snapshot: other threads create and delete records meanwhile.
+    for record in list(records.values()):
+        if identifier in (record[arn], record[name]):
+            return record
+    raise ResourceNotFound(f"{what} {identifier} not found.")
+
+
 def _find_job(backend, identifier: str) -> dict:
-    jobs, _, _ = _imports(backend)
-    for job in jobs.values():
-        if identifier in (job["jobArn"], job["jobName"]):
-            return job
-    raise ResourceNotFound(f"Model import job {identifier} not found.")
+    return _find_by_arn_or_name(_imports(backend)[0], identifier, "jobArn", "jobName", "Model import job")
 
 
 def _find_model(backend, identifier: str) -> dict:
-    _, models, _ = _imports(backend)
-    for model in models.values():
-        if identifier in (model["modelArn"], model["modelName"]):
-            return model
-    raise ResourceNotFound(f"Imported model {identifier} not found.")
+    return _find_by_arn_or_name(_imports(backend)[1], identifier, "modelArn", "modelName", "Imported model")
 
 
 def create_model_import_job(self):

@@ -7,7 +7,6 @@ decision; then granted to the requested tenants that are ACTIVE and whose data r
 the Region the imported model lives in. Audited on the model's stream and each granted tenant's.
 Prompts and model outputs stay in the execution's state (not in the stored result, the audit trail or logs).
 """
-import functools
 import json
 import time
 from pathlib import Path
@@ -27,10 +26,6 @@ def load_policy(name: str | None) -> dict:
     return schemas.validate_document("evaluation-policy", json.loads(path.read_text()), source=path.name)
 
 
-def _version_key(model_name: str, version: str) -> dict:
-    return {"pk": f"MODEL#{model_name}", "sk": f"VERSION#{version}"}
-
-
 def _audit(model: dict, step: dict, action: str, outcome: str = "SUCCEEDED", actor: str = "genai-hub", **detail) -> None:
     audit.append(audit.model_stream(model["model_name"]), action=action, outcome=outcome, workflow=WORKFLOW,
                  execution=step["context"]["execution"], actor=actor, detail={"version": model["version"], **detail})
@@ -40,7 +35,7 @@ def _transition(model: dict, to: str, allowed_from: tuple[str, ...], fields: dic
     """Move the version's status, only from the states given (conditional write)."""
     try:
         registry.update_item(
-            _version_key(model["model_name"], model["version"]), {"status": to, **(fields or {})},
+            registry.version_key(model["model_name"], model["version"]), {"status": to, **(fields or {})},
             condition=f"#status IN ({', '.join(f':from{i}' for i in range(len(allowed_from)))})",
             names={"#status": "status"}, values={f":from{i}": s for i, s in enumerate(allowed_from)},
         )
@@ -82,9 +77,7 @@ def start_evaluation(step: dict) -> dict:
     """Validate ModelImported, take the version IMPORTED -> EVALUATING, load policy and dataset."""
     event = step["event"]
     model = schemas.validate_detail("ModelImported", event.get("detail"))
-    version = registry.from_item(aws.client("dynamodb").get_item(
-        TableName=config.registry_table(), Key=registry.to_item(_version_key(model["model_name"], model["version"])),
-        ConsistentRead=True).get("Item") or {})
+    version = registry.get_item(registry.version_key(model["model_name"], model["version"])) or {}
     policy = load_policy(model.get("evaluation_policy") or version.get("evaluation_policy"))
     items = _read_dataset(policy["dataset"], policy["max_items"])
     _transition(model, "EVALUATING", ("IMPORTED",), {"evaluation_execution": step["context"]["execution"]})
@@ -128,7 +121,7 @@ def score_evaluation(step: dict) -> dict:
     summary = {"policy": policy["name"], "aggregate": result["aggregate"], "passed": result["gate"]["passed"],
                "failures": result["gate"]["failures"], "result_uri": f"s3://{config.evaluation_bucket()}/{key}",
                "evaluated_at": registry.now()}
-    registry.update_item(_version_key(model["model_name"], model["version"]), {"evaluation": json.loads(json.dumps(summary), parse_float=str)})
+    registry.update_item(registry.version_key(model["model_name"], model["version"]), {"evaluation": json.loads(json.dumps(summary), parse_float=str)})
     _audit(model, step, "EvaluateModel", outcome="PASSED" if summary["passed"] else "FAILED",
            policy=policy["name"], aggregate=result["aggregate"], failures=result["gate"]["failures"], result_uri=summary["result_uri"])
     return {**summary, "approval_required": policy["human_approval"]["required"],
@@ -211,8 +204,8 @@ def promote_version(step: dict) -> dict:
         except Exception:
             tenant = None
         reason = grant_decision(tenant, region)
-        retired = retirement.blocking(model["model_id"], tenant_id)
-        if retired and not reason:
+        retired = None if reason else retirement.blocking(model["model_id"], tenant_id)
+        if retired:
             reason = f"retiring or retired for this tenant (retirement {retired['retirement_id']})"
         if reason:
             skipped.append({"tenant_id": tenant_id, "reason": reason})

@@ -28,10 +28,6 @@ def _denied(where: str) -> PolicyDeniesImportRole:
     )
 
 
-def model_pk(name: str) -> str:
-    return f"MODEL#{name}"
-
-
 def _credentials(role_arn: str, session: str, external_id: str | None = None) -> dict:
     kwargs = {"RoleArn": role_arn, "RoleSessionName": session[:64], "DurationSeconds": 900}
     if external_id:
@@ -181,7 +177,7 @@ def _audit(step: dict, action: str, outcome: str = "SUCCEEDED", **detail) -> Non
 
 
 def _version_key(manifest: dict) -> dict:
-    return {"pk": model_pk(manifest["model_name"]), "sk": f"VERSION#{manifest['version']}"}
+    return registry.version_key(manifest["model_name"], manifest["version"])
 
 
 def _put_version(item: dict, condition: str, values: dict) -> bool:

@@ -22,6 +22,11 @@ def tenant_pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}"
 
 
+def version_key(model_name: str, version: str) -> dict:
+    """The key of an imported model version (import, evaluation and retirement all write it)."""
+    return {"pk": f"MODEL#{model_name}", "sk": f"VERSION#{version}"}
+
+
 def to_item(data: dict) -> dict:
     return {k: _ser.serialize(v) for k, v in data.items() if v is not None}
 
@@ -77,12 +82,10 @@ def put_tenant_pending(tenant: dict, execution: str) -> None:
 
 
 def get_tenant(tenant_id: str) -> dict:
-    item = _ddb().get_item(
-        TableName=config.registry_table(), Key=to_item({"pk": tenant_pk(tenant_id), "sk": "META"}), ConsistentRead=True
-    ).get("Item")
-    if not item:
+    tenant = get_item({"pk": tenant_pk(tenant_id), "sk": "META"})
+    if not tenant:
         raise TenantNotFound(f"no tenant {tenant_id!r} in the registry")
-    return from_item(item)
+    return tenant
 
 
 def update_item(key: dict, fields: dict, *, condition: str | None = None, names: dict | None = None,
@@ -131,12 +134,19 @@ def partition_items(pk: str, prefix: str = "") -> list[dict]:
     )
 
 
+def _model_index(model_id: str) -> dict:
+    return {"TableName": config.registry_table(), "IndexName": "ByModel", "KeyConditionExpression": "gsi1pk = :m",
+            "ExpressionAttributeValues": {":m": {"S": f"MODEL#{model_id}"}}}
+
+
 def model_grants(model_id: str) -> list[dict]:
     """Every tenant's grant of a model version: one query on the ByModel index, never a scan."""
-    return _query(
-        TableName=config.registry_table(), IndexName="ByModel",
-        KeyConditionExpression="gsi1pk = :m", ExpressionAttributeValues={":m": {"S": f"MODEL#{model_id}"}},
-    )
+    return _query(**_model_index(model_id))
+
+
+def model_is_granted(model_id: str) -> bool:
+    """Whether any tenant holds the model: one item read, whatever the number of grants."""
+    return bool(_ddb().query(**_model_index(model_id), Limit=1)["Items"])
 
 
 def get_item(key: dict) -> dict | None:

@@ -72,10 +72,6 @@ def batch_key(model_id: str, rid: str, number: int) -> dict:
     return {"pk": f"MODEL#{model_id}", "sk": f"RETIREMENT-BATCH#{rid}#{number:05d}"}
 
 
-def version_key(model: str, version: str) -> dict:
-    return {"pk": f"MODEL#{model}", "sk": f"VERSION#{version}"}
-
-
 def retirements(model_id: str) -> list[dict]:
     return [r for r in registry.partition_items(f"MODEL#{model_id}", "RETIREMENT#") if r.get("kind") == "retirement"]
 
@@ -124,7 +120,7 @@ def validate_request(event: dict) -> dict:
 
 def _target(request: dict) -> dict:
     """What is retired: an imported version of the registry, or a foundation model tenants hold."""
-    version = registry.get_item(version_key(request["model"], request["version"]))
+    version = registry.get_item(registry.version_key(request["model"], request["version"]))
     if version:
         status = version["status"]
         if status == "RETIRED":
@@ -136,9 +132,8 @@ def _target(request: dict) -> dict:
     return {"kind": "foundation", "imported_model_arn": None, "version_status": None}
 
 
-def _affected(request: dict) -> tuple[list[dict], list[str]]:
-    """The grants in scope (from the model's index, not a scan), and listed tenants without one."""
-    grants = registry.model_grants(request["model_id"])
+def _affected(request: dict, grants: list[dict]) -> tuple[list[dict], list[str]]:
+    """Of the model's grants, those in scope, and listed tenants without one."""
     if request["scope"] != "all":
         wanted = set(request["scope"])
         grants = [g for g in grants if g["tenant_id"] in wanted]
@@ -178,12 +173,13 @@ def plan_retirement(step: dict) -> dict:
     target = _target(request)
     if request["dry_run"]:
         _existing_conflict(request)
-        tenants, not_granted = _affected(request)
+        grants = registry.model_grants(request["model_id"])
+        tenants, not_granted = _affected(request, grants)
         impact = _plan_output(request, target, tenants, not_granted, 0, True)
-        remaining = len(registry.model_grants(request["model_id"])) - len(tenants)
+        remaining = len(grants) - len(tenants)
         return {**impact, "tenants": [t["tenant_id"] for t in tenants][:100], "tenants_remaining": remaining,
                 "would_delete_imported_model": target["kind"] == "imported" and remaining == 0}
-    if target["kind"] == "foundation" and not registry.model_grants(request["model_id"]) and not retirements(request["model_id"]):
+    if target["kind"] == "foundation" and not registry.model_is_granted(request["model_id"]) and not retirements(request["model_id"]):
         raise InvalidInput(f"$.model: no imported version {request['model_id']} in the registry and no tenant holds a grant of it",
                            field="$.model")
     key = record_key(request["model_id"], request["retirement_id"])
@@ -204,7 +200,8 @@ def plan_retirement(step: dict) -> dict:
             raise
         _existing_conflict(request)
         raise
-    tenants, not_granted = _affected(request)
+    # Read after the lock: from then on no grant in scope can be added.
+    tenants, not_granted = _affected(request, registry.model_grants(request["model_id"]))
     size = batch_size()
     stale = registry.partition_items(key["pk"], f"RETIREMENT-BATCH#{request['retirement_id']}#")
     registry.delete_items([{"pk": b["pk"], "sk": b["sk"]} for b in stale])  # of a cancelled or failed attempt
@@ -212,7 +209,7 @@ def plan_retirement(step: dict) -> dict:
     registry.put_items([{**batch_key(request["model_id"], request["retirement_id"], n), "kind": "retirement-batch",
                          "tenants": batch} for n, batch in enumerate(batches)])
     if target["kind"] == "imported" and request["scope"] == "all":
-        registry.update_item(version_key(request["model"], request["version"]), {"status": "RETIRING"},
+        registry.update_item(registry.version_key(request["model"], request["version"]), {"status": "RETIRING"},
                              condition="#status IN (:a, :b, :c, :d)", names={"#status": "status"},
                              values={":a": "IMPORTED", ":b": "APPROVED", ":c": "REJECTED", ":d": "RETIRING"})
     registry.update_item(key, {"tenant_count": len(tenants), "batch_count": len(batches), "not_granted": not_granted})
@@ -373,7 +370,7 @@ def finish_retirement(step: dict) -> dict:
     revoked = step.get("revoked", [])
     remaining = len(registry.model_grants(plan["model_id"]))
     deleted = False
-    version = registry.get_item(version_key(plan["model"], plan["version"])) if plan["kind"] == "imported" else None
+    version = registry.get_item(registry.version_key(plan["model"], plan["version"])) if plan["kind"] == "imported" else None
     # No tenant keeps it: delete the imported model, unless a partial retirement meets a version not
     # promoted yet (REJECTED or still to be evaluated), which other tenants may still be given.
     if version and remaining == 0 and (plan["scope"] == "all" or version["status"] == "APPROVED"):
@@ -384,7 +381,7 @@ def finish_retirement(step: dict) -> dict:
             if aws.error_code(exc) != "ResourceNotFoundException":
                 raise
             deleted = True  # deleted by an earlier attempt
-        registry.update_item(version_key(plan["model"], plan["version"]), {"status": "RETIRED", "retired_at": registry.now(),
+        registry.update_item(registry.version_key(plan["model"], plan["version"]), {"status": "RETIRED", "retired_at": registry.now(),
                                                                            "retired_by": plan["requested_by"]})
     status = "RETIRED" if remaining == 0 and (deleted or plan["kind"] == "foundation") else "RETIRED_FOR_SCOPE"
     totals = {"tenants_revoked": sum(r["tenants_revoked"] for r in revoked),
@@ -438,7 +435,7 @@ def end_cancelled_retirement(step: dict) -> dict:
     cancelled, who, why = _stop_reason(step)
     if plan["kind"] == "imported" and plan["scope"] == "all":
         previous = registry.get_item(record_key(plan["model_id"], plan["retirement_id"])).get("previous_status") or "APPROVED"
-        registry.update_item(version_key(plan["model"], plan["version"]), {"status": previous},
+        registry.update_item(registry.version_key(plan["model"], plan["version"]), {"status": previous},
                              condition="#status = :retiring", names={"#status": "status"}, values={":retiring": "RETIRING"})
     status = "CANCELLED" if cancelled else "FAILED"
     registry.update_item(record_key(plan["model_id"], plan["retirement_id"]),
