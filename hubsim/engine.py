@@ -25,7 +25,9 @@ REGION = "us-east-1"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 RESEARCH_ACCOUNT = "111111111111"
 RESEARCH_EXTERNAL_ID = "research-hub-external-id"
-# Stack parameters for a laptop: poll an import job every 1-4 s instead of 1-15 min.
+# Stack parameters for a laptop: poll an import job every 1-4 s instead of 1-15 min; meter usage
+# up to the moment asked (the emulated CloudWatch has no late datapoints); a hub budget the demo's
+# synthetic traffic can reach.
 LOCAL_PARAMETERS = {
     "ResearchAccountId": RESEARCH_ACCOUNT,
     "ResearchArtifactBucketName": f"genai-research-artifacts-{RESEARCH_ACCOUNT}",
@@ -34,6 +36,8 @@ LOCAL_PARAMETERS = {
     "ImportPollMaxSeconds": 4,
     "ImportDeadlineSeconds": 120,
     "ImportSlotWaitSeconds": 1,
+    "MeteringLagSeconds": 0,
+    "HubMonthlyBudgetUsd": 60,
 }
 
 

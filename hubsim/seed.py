@@ -10,7 +10,7 @@ import json
 
 from genai_hub import access
 from genai_hub.onboarding import profile_name
-from genai_hub.registry import tenant_pk, to_item
+from genai_hub.registry import TENANTS_KEY, tenant_pk, to_item
 
 SOURCE_PROFILE = "us.amazon.nova-pro-v1:0"
 MODEL_ID = "amazon.nova-pro-v1:0"
@@ -41,10 +41,12 @@ def seed_tenants(hub, count: int, *, per_account: int = 500, model_id: str = MOD
                                 PolicyDocument=json.dumps(access.invoke_policy([profile])))
             pk = tenant_pk(tenant_id)
             items += [
-                {"pk": pk, "sk": "META", "kind": "tenant", "tenant_id": tenant_id, "display_name": tenant_id, "cost_center": "CC-1",
+                {"pk": pk, "sk": "META", "kind": "tenant", "gsi1pk": TENANTS_KEY, "gsi1sk": pk, "tenant_id": tenant_id, "display_name": tenant_id, "cost_center": "CC-1",
                  "data_residency": "us", "allow_global_inference": False, "spoke_account_id": account,
                  "spoke_external_id": external_id, "default_models": [model_id], "status": "ACTIVE",
-                 "invoke_role_arn": role["Arn"], "requested_by": "seed"},
+                 "invoke_role_arn": role["Arn"], "requested_by": "seed",
+                 "budget": {"monthly_limit_usd": "100", "thresholds": {"yellow": "0.8", "orange": "0.9"}, "on_red": "suspend"},
+                 "budget_level": "GREEN"},
                 {"pk": pk, "sk": f"PROFILE#{model_id}", "kind": "profile", **profile},
                 {"pk": pk, "sk": f"GRANT#{model_id}", "kind": "grant", "gsi1pk": f"MODEL#{model_id}", "gsi1sk": pk,
                  "tenant_id": tenant_id, "model_id": model_id, "profile_arn": arn, "granted_at": "2026-01-01T00:00:00Z"},

@@ -12,6 +12,7 @@ from genai_hub.errors import SpokeAccessDenied
 
 INVOKE_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse", "bedrock:ConverseStream"]
 PROFILES_POLICY, IMPORTED_POLICY = "genai-hub-invoke", "genai-hub-imported-models"
+SUSPENSION_POLICY = "genai-hub-budget-suspension"
 
 
 def spoke_credentials(spoke: dict, session: str) -> dict:
@@ -56,6 +57,13 @@ def imported_models_policy(arns: list[str]) -> dict:
         {"Sid": "InvokeGrantedImportedModels", "Effect": "Allow", "Action": INVOKE_ACTIONS, "Resource": sorted(arns)}]}
 
 
+def suspension_policy() -> dict:
+    """An explicit Deny wins over every Allow: the tenant's profiles and imported models are blocked
+    whatever promotion or retirement writes meanwhile, and restoring is deleting this one policy."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "BudgetExhaustedSuspendsModelAccess", "Effect": "Deny", "Action": INVOKE_ACTIONS, "Resource": "*"}]}
+
+
 def _put_or_delete(iam, role_name: str, policy_name: str, document: dict | None) -> None:
     if document is not None:
         iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
@@ -88,3 +96,10 @@ def sync_invoke_role(tenant: dict, session: str, *, without_model: str | None = 
     if IMPORTED_POLICY in policies:
         _put_or_delete(iam, role_name, IMPORTED_POLICY, imported_models_policy(imported) if imported else None)
     return {"profiles": sorted(p["profile_arn"] for p in profiles), "imported_models": sorted(imported)}
+
+
+def set_suspended(tenant: dict, session: str, suspended: bool, *, iam=None) -> None:
+    """Block (suspended) or unblock the tenant's invoke role in its spoke; safe to repeat."""
+    iam = iam or spoke_iam(spoke_of(tenant), session)
+    role_name = config.tenant_invoke_role_name(tenant["tenant_id"])
+    _put_or_delete(iam, role_name, SUSPENSION_POLICY, suspension_policy() if suspended else None)

@@ -77,3 +77,40 @@ def import_slot_wait() -> int:
 
 def evaluation_bucket() -> str:
     return _required("EVALUATION_BUCKET")
+
+
+# --- budget alerts -----------------------------------------------------------------------------
+
+def default_budget_thresholds() -> dict[str, float]:
+    """Fractions of a tenant's monthly limit when its onboarding request names none."""
+    return {"yellow": float(os.environ.get("BUDGET_YELLOW_DEFAULT", "0.8")),
+            "orange": float(os.environ.get("BUDGET_ORANGE_DEFAULT", "0.9"))}
+
+
+def budget_rules() -> dict[str, str]:
+    """Hysteresis, sustained-rise and forecast settings of the level function (genai_hub.budget.Policy)."""
+    return {
+        "hysteresis": os.environ.get("BUDGET_HYSTERESIS", "0.05"),
+        "rise_days": os.environ.get("BUDGET_RISE_DAYS", "3"),
+        "rise_step": os.environ.get("BUDGET_RISE_STEP", "0.10"),
+        "forecast_days": os.environ.get("BUDGET_FORECAST_DAYS", "7"),
+    }
+
+
+def hub_monthly_budget_usd() -> str:
+    return _required("HUB_MONTHLY_BUDGET_USD")
+
+
+def metering_period_seconds() -> int:
+    """Windows are cut on multiples of this (CloudWatch keeps 5-minute data for 63 days)."""
+    return int(os.environ.get("METERING_PERIOD_SECONDS", "300"))
+
+
+def metering_lag_seconds() -> int:
+    """How far behind `as_of` a window ends: Bedrock's datapoints arrive in CloudWatch late, and a
+    closed window is never read again."""
+    return int(os.environ.get("METERING_LAG_SECONDS", "300"))
+
+
+def budget_batch_size() -> int:
+    return int(os.environ.get("BUDGET_BATCH_SIZE", "100"))

@@ -104,3 +104,11 @@ class RetirementInProgress(HubError):
 
 class ModelRetiring(HubError):
     """A model version is retiring or retired for this tenant: it cannot be granted again."""
+
+
+class PriceMissing(HubError):
+    """The price table has no unit price for a model a tenant used (layer/genai_hub/data/prices.json)."""
+
+
+class BudgetChangeSuperseded(HubError):
+    """A budget level change was applied or replaced by another run: nothing left to do."""

@@ -18,7 +18,6 @@ DETAIL_TYPE = "TenantOnboardingRequested"
 TAG_TENANT, TAG_COST_CENTER, TAG_MODEL, TAG_MANAGED = (
     "genai-hub:tenant-id", "genai-hub:cost-center", "genai-hub:model-id", "genai-hub:managed-by",
 )
-DEFAULT_THRESHOLDS = {"yellow": 0.8, "orange": 0.9}
 _TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,38}[a-z0-9]$")
 
 
@@ -29,7 +28,7 @@ def validate_request(event: dict) -> dict:
     if not isinstance(event, dict) or event.get("detail-type") != DETAIL_TYPE:
         raise InvalidInput(f"$.detail-type: expected {DETAIL_TYPE!r}", field="$.detail-type")
     tenant = schemas.validate_detail(DETAIL_TYPE, event.get("detail"))
-    thresholds = {**DEFAULT_THRESHOLDS, **tenant["budget"].get("thresholds", {})}
+    thresholds = {**config.default_budget_thresholds(), **tenant["budget"].get("thresholds", {})}
     if thresholds["yellow"] > thresholds["orange"]:
         raise InvalidInput("$.budget.thresholds: yellow must not be above orange", field="$.budget.thresholds")
     tenant["budget"]["thresholds"] = thresholds

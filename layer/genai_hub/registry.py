@@ -2,7 +2,9 @@
 
 Keys: pk `TENANT#<id>` with sk `META` (the tenant), `LOCK` (onboarding lock),
 `PROFILE#<model>` and `GRANT#<model>`. Grants also carry gsi1pk `MODEL#<model>` so a model's
-tenants are one query on the ByModel index, never a scan (retirement will need it).
+tenants are one query on the ByModel index, never a scan (retirement will need it). The same
+index lists every tenant (META items carry gsi1pk `TENANTS`) and a month's usage items
+(`USAGE#<YYYY-MM>`, see metering.py): the index is the table's one secondary key.
 """
 from datetime import datetime, timezone
 
@@ -12,6 +14,7 @@ from genai_hub import aws, config
 from genai_hub.errors import TenantNotFound
 
 _ser, _de = TypeSerializer(), TypeDeserializer()
+TENANTS_KEY = "TENANTS"
 
 
 def now() -> str:
@@ -60,6 +63,7 @@ def put_tenant_pending(tenant: dict, execution: str) -> None:
             "pk": tenant_pk(tenant["tenant_id"]),
             "sk": "META",
             "kind": "tenant",
+            "gsi1pk": TENANTS_KEY, "gsi1sk": tenant_pk(tenant["tenant_id"]),
             "tenant_id": tenant["tenant_id"],
             "display_name": tenant["display_name"],
             "cost_center": tenant["cost_center"],
@@ -132,6 +136,12 @@ def partition_items(pk: str, prefix: str = "") -> list[dict]:
         ExpressionAttributeValues=values,
         ConsistentRead=True,
     )
+
+
+def index_items(key: str) -> list[dict]:
+    """Every item whose gsi1pk is `key`, in gsi1sk order (one paged Query on the ByModel index)."""
+    return _query(TableName=config.registry_table(), IndexName="ByModel", KeyConditionExpression="gsi1pk = :k",
+                  ExpressionAttributeValues={":k": {"S": key}})
 
 
 def _model_index(model_id: str) -> dict:
