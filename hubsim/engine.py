@@ -117,6 +117,17 @@ class LocalHub:
             aws_session_token=creds["SessionToken"], region_name=self.region,
         )
 
+    def tenant_session(self, tenant_id: str, account_id: str) -> boto3.session.Session:
+        """A session as the tenant's application: its invoke role in its spoke account, assumed from
+        within that account (the role trusts the account root), as the tenant's own code would."""
+        in_spoke = self.account_session(account_id)
+        role_arn = in_spoke.client("iam").get_role(RoleName=f"genai-hub-{tenant_id}-invoke")["Role"]["Arn"]
+        creds = in_spoke.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=f"{tenant_id}-app")["Credentials"]
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"], region_name=self.region,
+        )
+
     def deploy_tenant_spoke(self, account_id: str, external_id: str) -> dict:
         """spokes/tenant.yaml in its own account, trusting this hub's provisioner role."""
         outputs = deploy.deploy(

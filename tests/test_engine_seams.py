@@ -1079,3 +1079,180 @@ def test_operations_added_by_patches_are_dispatched(engine):
     finally:
         del BedrockResponse.seam_added_operation
         core.clear()
+
+
+# ------------------------------------------------------------------------------ bedrock runtime: profiles, IAM, clock
+NOVA_PRO = "amazon.nova-pro-v1:0"
+
+
+def _tenant_runtime(hub, event: dict):
+    """bedrock-runtime with the tenant's invoke-role credentials, in its spoke account."""
+    from botocore.config import Config
+
+    tenant_id = event["detail"]["tenant_id"]
+    session = hub.tenant_session(tenant_id, event["detail"]["spoke"]["account_id"])
+    frozen = session.get_credentials().get_frozen_credentials()
+    credentials = {"AccessKeyId": frozen.access_key, "SecretAccessKey": frozen.secret_key, "SessionToken": frozen.token}
+    runtime = session.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))
+    return runtime, f"genai-hub-{tenant_id}-invoke", credentials
+
+
+def _onboarded_profile(hub, onboard, model_id: str = NOVA_PRO) -> tuple[dict, str]:
+    """acme-retail onboarded (spoke 222222222222, US), and the ARN of its profile of `model_id`."""
+    from conftest import registry_items, sample
+
+    event = sample("onboarding/acme-retail-us.json")
+    assert [e["status"] for e in onboard(event)] == ["SUCCEEDED"]
+    return event, registry_items(hub, "acme-retail")[f"PROFILE#{model_id}"]["profile_arn"]
+
+
+def _usage(cloudwatch, model_id: str, start: datetime, end: datetime) -> dict[str, float]:
+    """Sum of each AWS/Bedrock usage metric of one ModelId over [start, end), by GetMetricData."""
+    names = ("Invocations", "InputTokenCount", "OutputTokenCount", "InvocationLatency")
+    results = cloudwatch.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=[{
+        "Id": f"m{i}", "Label": name, "MetricStat": {"Period": 86400, "Stat": "Sum", "Metric": {
+            "Namespace": "AWS/Bedrock", "MetricName": name, "Dimensions": [{"Name": "ModelId", "Value": model_id}]}},
+    } for i, name in enumerate(names)])["MetricDataResults"]
+    return {r["Label"]: sum(r["Values"]) for r in results}
+
+
+def _around_now() -> tuple[datetime, datetime]:
+    """An hour either side of now: the window of datapoints stamped by the real clock."""
+    from datetime import timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    return now - timedelta(hours=1), now + timedelta(hours=1)
+
+
+def test_bedrock_runtime_meters_a_tenant_application_profile_in_the_hub(hub, onboard):
+    # Given acme-retail onboarded, calling from its spoke account with its invoke role
+    event, profile_arn = _onboarded_profile(hub, onboard)
+    runtime, _, _ = _tenant_runtime(hub, event)
+
+    # When it converses through its application profile, and invokes it with a Nova-style body
+    answered = runtime.converse(modelId=profile_arn, system=[{"text": "Be brief."}],
+                                messages=[{"role": "user", "content": [{"text": "What is the capital of France?"}]}])
+    invoked = runtime.invoke_model(modelId=profile_arn, contentType="application/json", accept="application/json",
+                                   body=json.dumps({"messages": [{"role": "user", "content": [{"text": "Say hello"}]}]}))
+
+    # Then it answers as a foundation model, with the imported models' InvokeModel body shape
+    assert answered["output"]["message"]["content"] == [{"text": "Echo: What is the capital of France?"}]
+    assert answered["usage"] == {"inputTokens": 8, "outputTokens": 7, "totalTokens": 15}
+    assert json.loads(invoked["body"].read()) == {
+        "generation": "Echo: Say hello", "prompt_token_count": 2, "generation_token_count": 3, "stop_reason": "stop"}
+
+    # And the usage is metered per profile ARN in the HUB account and the profile's Region, not the spoke's
+    start, end = _around_now()
+    assert _usage(hub.client("cloudwatch"), profile_arn, start, end) == {
+        "Invocations": 2, "InputTokenCount": 8 + 2, "OutputTokenCount": 7 + 3, "InvocationLatency": 200}
+    spoke_cloudwatch = hub.client("cloudwatch", account_id=event["detail"]["spoke"]["account_id"])
+    assert spoke_cloudwatch.list_metrics(Namespace="AWS/Bedrock")["Metrics"] == []
+    # and the hub calling the same profile by its bare id is metered under the same ARN
+    hub_runtime = hub.client("bedrock-runtime")
+    hub_runtime.converse(modelId=profile_arn.rsplit("/", 1)[1], messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert _usage(hub.client("cloudwatch"), profile_arn, start, end)["Invocations"] == 3
+    # and a system-defined profile is a foundation-model route, metered as passed in the caller's account
+    hub_runtime.converse(modelId=f"us.{NOVA_PRO}", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert _usage(hub.client("cloudwatch"), f"us.{NOVA_PRO}", start, end)["Invocations"] == 1
+
+
+def test_bedrock_runtime_enforces_the_invoke_role_policies(hub, onboard):
+    # Given acme-retail's invoke role, allowed its own profiles
+    event, profile_arn = _onboarded_profile(hub, onboard)
+    runtime, role_name, credentials = _tenant_runtime(hub, event)
+    spoke_iam = hub.client("iam", account_id=event["detail"]["spoke"]["account_id"])
+    cloudwatch, (start, end) = hub.client("cloudwatch"), _around_now()
+    session_arn = f"arn:aws:sts::{event['detail']['spoke']['account_id']}:assumed-role/{role_name}/{event['detail']['tenant_id']}-app"
+
+    def converse(model_id=profile_arn):
+        return runtime.converse(modelId=model_id, messages=[{"role": "user", "content": [{"text": "hello"}]}])
+
+    def denied(model_id=profile_arn):
+        with pytest.raises(ClientError) as raised:
+            converse(model_id)
+        error = raised.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDeniedException", 403)
+        return error["Error"]["Message"]
+
+    # When an inline policy denies bedrock:InvokeModel on the profile: AccessDenied, and nothing is metered
+    spoke_iam.put_role_policy(RoleName=role_name, PolicyName="seam-deny", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "bedrock:InvokeModel", "Resource": profile_arn}]}))
+    assert denied() == (f"User: {session_arn} is not authorized to perform: bedrock:InvokeModel on resource: "
+                        f"{profile_arn} with an explicit deny in an identity-based policy")
+    assert _usage(cloudwatch, profile_arn, start, end) == {
+        "Invocations": 0, "InputTokenCount": 0, "OutputTokenCount": 0, "InvocationLatency": 0}
+
+    # When the Deny is deleted: access is back
+    spoke_iam.delete_role_policy(RoleName=role_name, PolicyName="seam-deny")
+    assert converse()["output"]["message"]["content"] == [{"text": "Echo: hello"}]
+    assert _usage(cloudwatch, profile_arn, start, end)["Invocations"] == 1
+
+    # And a profile the role's policy does not list (another one in the hub) is denied, unmetered
+    other_arn = hub.client("bedrock").create_inference_profile(
+        inferenceProfileName="seam-other-tenant", modelSource={"copyFrom": f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_PRO}"},
+    )["inferenceProfileArn"]
+    assert denied(other_arn).endswith(f"on resource: {other_arn} because no identity-based policy allows the bedrock:InvokeModel action")
+    assert _usage(cloudwatch, other_arn, start, end)["Invocations"] == 0
+    # and so is a bare foundation model id the policy does not list (checked as its foundation-model ARN)
+    llama = "meta.llama3-8b-instruct-v1:0"
+    assert f"on resource: arn:aws:bedrock:us-east-1::foundation-model/{llama} because" in denied(llama)
+
+    # And the session's access key with another session token is not a session at all
+    forged = boto3.client("bedrock-runtime", region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
+                          aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token="not-the-session-token")
+    # (moto warns that the code is not in bedrock-runtime's model, and answers it with HTTP 400)
+    with pytest.raises(ClientError) as unrecognized, pytest.warns(UserWarning, match="UnrecognizedClientException"):
+        forged.converse(modelId=profile_arn, messages=[{"role": "user", "content": [{"text": "hello"}]}])
+    error = unrecognized.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("UnrecognizedClientException", 400)
+
+
+def test_bedrock_runtime_stamps_metrics_with_the_simulated_clock(engine):
+    from datetime import timedelta, timezone
+
+    from hubsim.patches import bedrock_runtime
+
+    # Given an application profile in the hub account
+    profile_arn = engine.client("bedrock").create_inference_profile(
+        inferenceProfileName="seam-clock", modelSource={"copyFrom": f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_PRO}"},
+    )["inferenceProfileArn"]
+    runtime, cloudwatch = engine.client("bedrock-runtime"), engine.client("cloudwatch")
+
+    # When it is invoked on a simulated day
+    day = datetime(2025, 3, 14, 9, 30, tzinfo=timezone.utc)
+    with bedrock_runtime.simulated_now(day):
+        runtime.converse(modelId=profile_arn, messages=[{"role": "user", "content": [{"text": "one two three"}]}])
+
+    # Then its datapoints are on that day, not today; and the real clock is back after the block
+    midnight = day.replace(hour=0, minute=0)
+    assert _usage(cloudwatch, profile_arn, midnight, midnight + timedelta(days=1)) == {
+        "Invocations": 1, "InputTokenCount": 3, "OutputTokenCount": 4, "InvocationLatency": 100}
+    assert _usage(cloudwatch, profile_arn, *_around_now())["Invocations"] == 0
+    runtime.converse(modelId=profile_arn, messages=[{"role": "user", "content": [{"text": "now"}]}])
+    assert _usage(cloudwatch, profile_arn, *_around_now())["Invocations"] == 1
+    assert _usage(cloudwatch, profile_arn, midnight, midnight + timedelta(days=1))["Invocations"] == 1
+
+
+def test_bedrock_runtime_refuses_an_unknown_application_profile(engine):
+    from botocore.config import Config
+
+    bedrock = engine.client("bedrock")
+    runtime = boto3.client("bedrock-runtime", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+    cloudwatch = engine.client("cloudwatch")
+
+    def not_found(model_id):
+        with pytest.raises(ClientError) as raised:
+            runtime.converse(modelId=model_id, messages=[{"role": "user", "content": [{"text": "hello"}]}])
+        error = raised.value.response
+        return (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("ResourceNotFoundException", 404)
+
+    # An application profile ARN that never existed, and one deleted: not found, nothing metered
+    assert not_found(f"arn:aws:bedrock:us-east-1:{HUB_ACCOUNT}:application-inference-profile/nosuchprofile")
+    profile_arn = bedrock.create_inference_profile(
+        inferenceProfileName="seam-deleted", modelSource={"copyFrom": f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_PRO}"},
+    )["inferenceProfileArn"]
+    bedrock.delete_inference_profile(inferenceProfileIdentifier=profile_arn)
+    assert not_found(profile_arn)
+    assert cloudwatch.list_metrics(Namespace="AWS/Bedrock")["Metrics"] == []
+    # and a system-defined profile ARN of another geography is not in this Region
+    assert not_found(f"arn:aws:bedrock:us-east-1:{HUB_ACCOUNT}:inference-profile/eu.{NOVA_PRO}")

@@ -1,24 +1,62 @@
-"""Bedrock runtime for imported models: Converse and InvokeModel with deterministic, scriptable
-answers, and the usage metrics Bedrock publishes to CloudWatch.
+"""Bedrock runtime: Converse and InvokeModel for imported models and through inference profiles,
+with deterministic, scriptable answers, the caller's IAM policies enforced, and the usage metrics
+Bedrock publishes to CloudWatch.
 
 moto 5.2.5's bedrock-runtime (`moto.bedrockruntime`) has no Converse at all, and its InvokeModel
-answers `{}` for any modelId: it does not know the imported models of hubsim.patches.bedrock (an
-unknown or deleted model is not refused), gives no text or token counts, never throttles and
-records nothing in CloudWatch. The hub's callers of imported models need all of that to be
-exercised locally. moto routes bedrock-runtime's REST-JSON calls to the `BedrockRuntimeResponse`
-method named after the operation (botocore's model decides which, and parses the parameters:
-`automated_parameter_parsing`), so this patch adds `converse` and replaces `invoke_model` with a
-wrapper that hands every modelId that is not an imported model to moto's own method (foundation
-models keep moto's `{}` body). Responses and errors are serialized by moto from botocore's
-bedrock-runtime model (`ActionResult`, `ServiceException` subclasses: ResourceNotFoundException
-404, ThrottlingException 429, ValidationException 400, ModelErrorException 424).
+answers `{}` for any modelId: it knows neither the imported models nor the inference profiles of
+hubsim.patches.bedrock (an unknown or deleted one is not refused), gives no text or token counts,
+never throttles, checks no IAM policy and records nothing in CloudWatch. The hub's callers (its
+evaluation of imported models, tenants invoking their application inference profiles from their
+spoke accounts, the budget metering that reads the metrics) need all of that locally. moto routes
+bedrock-runtime's REST-JSON calls to the `BedrockRuntimeResponse` method named after the operation
+(botocore's model decides which, and parses the parameters: `automated_parameter_parsing`), so
+this patch adds `converse` and replaces `invoke_model`; a bare foundation model's InvokeModel is
+still handed to moto's own method (its `{}` body). Responses and errors are serialized by moto from
+botocore's bedrock-runtime model (`ActionResult`, `ServiceException` subclasses:
+ResourceNotFoundException 404, AccessDeniedException 403, ThrottlingException 429,
+ValidationException 400, ModelErrorException 424).
 
-Which model: a modelId is an imported model when it is an `...:imported-model/...` ARN or the
-name of an imported model, looked up (after applying due import jobs) in the state that
-hubsim.patches.bedrock keeps on moto's BedrockBackend of the caller's account and Region. An
-imported-model ARN that is not there (unknown, deleted, not yet imported, or of another account or
-Region) is a ResourceNotFoundException. Any other modelId is a foundation model: Converse answers
-it with the default answer below (latency 100 ms), InvokeModel is moto's.
+Which model (the "route" of a modelId; lookups in the state hubsim.patches.bedrock keeps on moto's
+BedrockBackend of an account and Region, under its lock):
+- an imported model: an `...:imported-model/...` ARN or the name of an imported model of the
+  caller's account and Region (after applying due import jobs). An imported-model ARN that is not
+  there (unknown, deleted, not yet imported, or of another account or Region) is a
+  ResourceNotFoundException.
+- an application inference profile: an `...:application-inference-profile/<id>` ARN, looked up in
+  the account and Region the ARN names (a tenant calls the hub's profile from its own spoke
+  account, so that is not the caller's), or a bare profile id of the caller's account and Region.
+  It answers as a foundation model.
+- a system-defined (cross-Region) inference profile: an `...:inference-profile/<id>` ARN (looked up
+  where it names) or a bare id such as `us.amazon.nova-pro-v1:0` of the caller's Region; it answers
+  as a foundation model.
+  A profile ARN of either kind that is not there (unknown, deleted, unknown Region) is a
+  ResourceNotFoundException; a bare id cannot be told from a foundation model id, so an unknown one
+  is a foundation model.
+- any other modelId is a foundation model: Converse answers it with the default answer below,
+  InvokeModel is moto's.
+
+IAM, which moto enforces only when enabled globally (that would check every call of the hub and the
+tests, which moto's partial policy evaluation cannot carry): a call whose credentials are an
+assumed-role session (its access key is in moto's `sts_backends[account][partition].assumed_roles`
+and the request carries the session token) is checked against the role's inline and attached
+policies (`moto.iam.access_control.AssumedRoleAccessKey.collect_policies`), evaluated with moto's
+`IAMPolicy.is_action_permitted` for `bedrock:InvokeModel` (Converse needs it too, as on AWS) on the
+resource the modelId names, as an ARN: the profile's or imported model's ARN (also for a bare id or
+name), the modelId itself for any other ARN, `arn:aws:bedrock:<Region>::foundation-model/<id>` for
+a bare foundation model id. Only that resource is checked, not the foundation models behind a
+profile. moto's evaluation ignores the conditions it does not support (all but StringEquals): the
+hub's invoke policies allow the models behind a tenant's profiles under a StringLike
+`bedrock:InferenceProfileArn` condition, so here the tenant may also invoke those foundation models
+directly, which AWS would refuse. A Deny in any policy is an AccessDeniedException "... with an
+explicit deny in an identity-based policy"; no Allow is one "... because no identity-based policy
+allows the bedrock:InvokeModel action"; a session of a role that does not exist (deleted since, or
+moto's account switch to a role that never existed, such as
+`hubsim.engine.LocalHub.account_session`) has no policy, so it is denied too. A session token that
+does not match its access key is an UnrecognizedClientException (HTTP 403 on AWS; moto answers 400
+and warns, as the code is not in bedrock-runtime's model). Long-term credentials (moto's default
+test keys, which the hub's in-process Lambdas and the tests use) are not checked, as in moto. The
+check comes first: an ARN the caller may not invoke is AccessDenied whether it exists or not, and a
+denied call is not counted or metered.
 
 Answers: the imported model's artifact folder (its modelDataSource.s3DataSource.s3Uri prefix, in
 any account) may hold `hubsim-answers.json`:
@@ -27,63 +65,104 @@ any account) may hold `hubsim-answers.json`:
 (every key optional). It is read straight from moto's S3 backend of the bucket's owner
 (`s3_backends.bucket_accounts`, no IAM check: Bedrock copied the artifacts at import time) on the
 model's first call, and cached for the life of the model (an absent file is cached too; a file
-that is not such JSON is a ModelErrorException and is read again next call). Without the file, or
-for a prompt it does not list and without "default", the answer is `default_answer(prompt)`:
-"Echo: <first 8 words of the prompt>"; latency is `DEFAULT_LATENCY_MS` (100). The prompt is the
-text of the last user message of Converse (its text blocks joined by newlines), or the "prompt"
-(Llama style), else "inputText" (Titan style), of InvokeModel's JSON body. `throttle_first: N`
-makes the first N calls of that model (Converse and InvokeModel, whatever modelId form) raise
-ThrottlingException (HTTP 429); the count is per model. Nothing sleeps: latency is only reported.
+that is not such JSON is a ModelErrorException and is read again next call). Without the file, for
+a prompt it does not list and without "default", and for foundation models (directly or through a
+profile), the answer is `default_answer(prompt)`: "Echo: <first 8 words of the prompt>"; latency
+is `DEFAULT_LATENCY_MS` (100). The prompt is the text of the last user message of Converse (its
+text blocks joined by newlines); of InvokeModel's JSON body, the "prompt" (Llama style), else
+"inputText" (Titan style), else, when it has "messages" (Anthropic and Nova style), the text of the
+last user message (its "content" string, or its content blocks' "text" joined by newlines).
+`throttle_first: N` makes the first N calls of that imported model (Converse and InvokeModel,
+whatever modelId form) raise ThrottlingException (HTTP 429); the count is per model. Nothing
+sleeps: latency is only reported.
 
 Shapes (botocore's bedrock-runtime model):
 - Converse -> {"output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
   "stopReason": "end_turn", "usage": {"inputTokens", "outputTokens", "totalTokens"},
   "metrics": {"latencyMs": latency}}.
-- InvokeModel -> body (JSON bytes) {"generation": answer, "prompt_token_count": n_in,
-  "generation_token_count": n_out, "stop_reason": "stop"}, contentType application/json.
+- InvokeModel of an imported model or through a profile -> body (JSON bytes) {"generation":
+  answer, "prompt_token_count": n_in, "generation_token_count": n_out, "stop_reason": "stop"},
+  contentType application/json.
 Tokens are whitespace-split word counts, at least 1: outputTokens of the answer; inputTokens of
-InvokeModel's prompt, and for Converse of all text the model reads (system blocks and the text
-blocks of every message).
+all text the model reads: for Converse the system blocks and the text of every message, for
+InvokeModel the prompt, or for a "messages" body its "system" (a string or text blocks) and the
+text of every message.
 
-Usage metrics, as Bedrock publishes them: put on moto's CloudWatch backend of the caller's
-account and Region (`cloudwatch_backends[account][region].put_metric_data`, so GetMetricStatistics
-/ GetMetricData read them), namespace `AWS/Bedrock`, one dimension `ModelId` = the modelId exactly
-as passed (ARN or name). Each answered call (Converse or InvokeModel of an imported model, Converse
-of a foundation model) puts Invocations 1 (Count), InputTokenCount n_in (Count), OutputTokenCount
-n_out (Count) and InvocationLatency latency (Milliseconds); each throttled call puts
-InvocationThrottles 1 (Count) and nothing else (like Bedrock, Invocations counts successful
-requests only). moto's own InvokeModel of foundation models records nothing.
+Usage metrics, as Bedrock publishes them: namespace `AWS/Bedrock`, put with moto's
+`cloudwatch_backends[account][region].put_metric_data` (so GetMetricStatistics / GetMetricData
+read them). Each answered call puts Invocations 1 (Count), InputTokenCount n_in (Count),
+OutputTokenCount n_out (Count) and InvocationLatency latency (Milliseconds); each throttled call
+puts InvocationThrottles 1 (Count) and nothing else (like Bedrock, Invocations counts successful
+requests only); a denied or not-found call puts nothing, and neither does moto's own InvokeModel
+of a bare foundation model. One dimension, `ModelId`:
+- through an application inference profile: the profile's ARN, whichever form the caller used,
+  on the CloudWatch of the PROFILE's account and Region. This is a choice: the hub owns the
+  profiles (onboarding creates them in its account) and meters each tenant's usage from there,
+  with one query per profile ARN that sees every call of every spoke; the spokes' CloudWatch is
+  the tenants', which the hub has no role to read.
+- otherwise (imported models, system-defined profiles, foundation models): the modelId exactly as
+  passed, on the CloudWatch of the caller's account and Region.
+Every datapoint is timestamped by the runtime's clock: real UTC time unless set with
+`set_clock(now)` (a function returning a datetime; None restores real time) or, for a block,
+`with simulated_now(datetime(...)):` (that fixed instant), so that a demo can drive traffic on
+simulated days. A naive datetime is taken as UTC. The clock is per process and only stamps these
+metrics (moto's reset does not touch it; nothing else in the emulation reads it).
 
 State: the answers cache and the call counts live on moto's BedrockBackend (`hubsim_runtime`,
 keyed by model ARN), so moto's reset forgets them with the models.
 """
+import contextlib
 import json
+import re
 import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from moto.bedrock.models import bedrock_backends
 from moto.bedrockruntime.exceptions import BedrockRuntimeError
 from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
+from moto.iam.access_control import AssumedRoleAccessKey, CreateAccessKeyFailure, IAMPolicy, PermissionResult
+from moto.iam.exceptions import NotFoundException
 from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
 
 from hubsim.patches import Patch
 from hubsim.patches import bedrock as bedrock_patch
 
 PATCH = Patch(
-    name="bedrock-runtime-imported-models",
-    replaces="moto.bedrockruntime.responses.BedrockRuntimeResponse (no Converse; InvokeModel answers {} for any modelId, knows no imported model, records no metrics)",
-    covered_by="tests/test_engine_seams.py::test_bedrock_runtime_answers_imported_models_deterministically",
+    name="bedrock-runtime",
+    replaces="moto.bedrockruntime.responses.BedrockRuntimeResponse (no Converse; InvokeModel answers {} for any modelId, knows no imported model or inference profile, checks no IAM policy, records no metrics)",
+    covered_by=", ".join([
+        "tests/test_engine_seams.py::test_bedrock_runtime_answers_imported_models_deterministically",
+        "tests/test_engine_seams.py::test_bedrock_runtime_meters_a_tenant_application_profile_in_the_hub",
+        "tests/test_engine_seams.py::test_bedrock_runtime_enforces_the_invoke_role_policies",
+        "tests/test_engine_seams.py::test_bedrock_runtime_stamps_metrics_with_the_simulated_clock",
+        "tests/test_engine_seams.py::test_bedrock_runtime_refuses_an_unknown_application_profile",
+    ]),
 )
 
 ANSWERS_FILE = "hubsim-answers.json"
 DEFAULT_LATENCY_MS = 100
 METRIC_NAMESPACE = "AWS/Bedrock"
+INVOKE_ACTION = "bedrock:InvokeModel"
+_PROFILE_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(application-)?inference-profile/.+$")
 _lock = threading.Lock()
+_clock: Callable[[], datetime] | None = None
 
 
 class ResourceNotFound(BedrockRuntimeError):
     code = "ResourceNotFoundException"
+
+
+class AccessDenied(BedrockRuntimeError):
+    code = "AccessDeniedException"
+
+
+class UnrecognizedClient(BedrockRuntimeError):
+    code = "UnrecognizedClientException"
 
 
 class Throttling(BedrockRuntimeError):
@@ -98,6 +177,29 @@ class ModelError(BedrockRuntimeError):
     code = "ModelErrorException"
 
 
+def set_clock(now: Callable[[], datetime] | None) -> None:
+    """Timestamp the runtime's metrics with `now()` from here on; None: real UTC time."""
+    global _clock
+    _clock = now
+
+
+@contextlib.contextmanager
+def simulated_now(dt: datetime) -> Iterator[None]:
+    """Within the block, every metric the runtime puts is stamped `dt` (then the previous clock is back)."""
+    previous = _clock
+    set_clock(lambda: dt)
+    try:
+        yield
+    finally:
+        set_clock(previous)
+
+
+def _metric_time() -> datetime:
+    """The clock's time as moto's CloudWatch stores it: naive UTC (it compares with naive query times)."""
+    now = _clock() if _clock is not None else datetime.now(timezone.utc)
+    return now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+
+
 def default_answer(prompt: str) -> str:
     """The answer without a script: "Echo: " and the first 8 words of the prompt."""
     return " ".join(["Echo:", *prompt.split()[:8]])
@@ -106,6 +208,17 @@ def default_answer(prompt: str) -> str:
 def count_tokens(text: str) -> int:
     """Whitespace-split words, at least 1."""
     return max(1, len(text.split()))
+
+
+@dataclass(frozen=True)
+class _Route:
+    """Where a modelId leads: the resource IAM checks, what answers, and where the usage is metered."""
+    resource_arn: str
+    model: dict | None  # the imported model; None answers as a foundation model
+    through_profile: bool
+    account: str  # CloudWatch account and Region of the metrics
+    region: str
+    metric_model_id: str  # their ModelId dimension
 
 
 def _runtime_state(backend) -> dict:
@@ -129,6 +242,84 @@ def _imported_model(account: str, region: str, model_id: str) -> dict | None:
     if is_arn:
         raise ResourceNotFound(f"The model {model_id} does not exist or you do not have access to it.")
     return None
+
+
+def _profile(account: str, region: str, identifier: str) -> dict | None:
+    """The inference profile (id or ARN) of that account and Region, None if there is none."""
+    try:
+        backend = bedrock_backends[account][region]
+    except KeyError:  # a Region moto does not know
+        return None
+    with bedrock_patch._lock:
+        try:
+            return bedrock_patch._find(backend, identifier)
+        except bedrock_patch.ResourceNotFound:
+            return None
+
+
+def _route(account: str, region: str, model_id: str) -> _Route:
+    """The route of a modelId called from `account` and `region` (see the module docstring)."""
+    model = _imported_model(account, region, model_id)
+    if model is not None:
+        return _Route(model["modelArn"], model, False, account, region, model_id)
+    is_arn = model_id.startswith("arn:")
+    if is_arn and "inference-profile/" in model_id:
+        named = _PROFILE_ARN.match(model_id)
+        where = (named["account"], named["region"]) if named else None
+        profile = _profile(*where, model_id) if where else None
+        if profile is None:
+            raise ResourceNotFound(f"The inference profile {model_id} does not exist or you do not have access to it.")
+    else:
+        where = (account, region)
+        profile = None if is_arn else _profile(account, region, model_id)
+        if profile is None:
+            arn = model_id if is_arn else f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
+            return _Route(arn, None, False, account, region, model_id)
+    arn = profile["inferenceProfileArn"]
+    if profile["type"] == "APPLICATION":
+        return _Route(arn, None, True, *where, arn)
+    return _Route(arn, None, True, account, region, model_id)
+
+
+def _caller_session(self) -> AssumedRoleAccessKey | None:
+    """The caller's assumed-role session, None for long-term credentials (not checked, as in moto)."""
+    if "X-Amz-Security-Token" not in self.headers:
+        return None
+    try:
+        return AssumedRoleAccessKey(self.current_account, get_partition(self.region), self.get_access_key(), self.headers)
+    except CreateAccessKeyFailure as failure:
+        if failure.reason == "InvalidId":  # session credentials STS did not issue
+            return None
+        raise UnrecognizedClient("The security token included in the request is invalid.")
+
+
+def _authorize(self, resource_arn: str) -> None:
+    """bedrock:InvokeModel on the resource by the caller's role policies (see the module docstring)."""
+    session = _caller_session(self)
+    if session is None:
+        return
+    try:
+        policies = session.collect_policies()
+    except NotFoundException:  # the role does not exist
+        policies = []
+    results = {IAMPolicy(policy).is_action_permitted(INVOKE_ACTION, resource_arn) for policy in policies}
+    denied = f"User: {session.arn} is not authorized to perform: {INVOKE_ACTION} on resource: {resource_arn}"
+    if PermissionResult.DENIED in results:
+        raise AccessDenied(f"{denied} with an explicit deny in an identity-based policy")
+    if PermissionResult.PERMITTED not in results:
+        raise AccessDenied(f"{denied} because no identity-based policy allows the {INVOKE_ACTION} action")
+
+
+def _authorized_route(self, model_id: str) -> _Route:
+    """The route of this call, once the caller may invoke it. An ARN is checked before it is looked
+    up (as on AWS: one the caller may not invoke is denied whether it exists or not); a bare id or
+    name is checked as the ARN it resolves to."""
+    if model_id.startswith("arn:"):
+        _authorize(self, model_id)
+        return _route(self.current_account, self.region, model_id)
+    route = _route(self.current_account, self.region, model_id)
+    _authorize(self, route.resource_arn)
+    return route
 
 
 def _read_script(s3_uri: str) -> dict | None:
@@ -179,24 +370,22 @@ def _script_of(backend, model: dict) -> tuple[dict | None, int]:
         return entry["script"], entry["calls"]
 
 
-def _put_metrics(account: str, region: str, model_id: str, metrics: list[tuple[str, float, str]]) -> None:
-    dimensions = [{"Name": "ModelId", "Value": model_id}]
-    cloudwatch_backends[account][region].put_metric_data(METRIC_NAMESPACE, [
-        {"MetricName": name, "Value": float(value), "Unit": unit, "Dimensions": dimensions}
+def _put_metrics(route: _Route, metrics: list[tuple[str, float, str]]) -> None:
+    dimensions = [{"Name": "ModelId", "Value": route.metric_model_id}]
+    timestamp = _metric_time()
+    cloudwatch_backends[route.account][route.region].put_metric_data(METRIC_NAMESPACE, [
+        {"MetricName": name, "Value": float(value), "Unit": unit, "Dimensions": dimensions, "Timestamp": timestamp}
         for name, value, unit in metrics
     ])
 
 
-def _answer(self, model_id: str, prompt: str, input_text: str) -> tuple[str, int, int, int]:
+def _answer(route: _Route, prompt: str, input_text: str) -> tuple[str, int, int, int]:
     """(answer, input tokens, output tokens, latency ms) for one call; throttles and records metrics."""
-    account, region = self.current_account, self.region
-    model = _imported_model(account, region, model_id)
     script = None
-    if model is not None:
-        backend = bedrock_backends[account][region]
-        script, call = _script_of(backend, model)
+    if route.model is not None:
+        script, call = _script_of(bedrock_backends[route.account][route.region], route.model)
         if script and call <= script.get("throttle_first", 0):
-            _put_metrics(account, region, model_id, [("InvocationThrottles", 1, "Count")])
+            _put_metrics(route, [("InvocationThrottles", 1, "Count")])
             raise Throttling("Too many requests, please wait before trying again.")
     script = script or {}
     answer = script.get("answers", {}).get(prompt)
@@ -204,7 +393,7 @@ def _answer(self, model_id: str, prompt: str, input_text: str) -> tuple[str, int
         answer = script.get("default", default_answer(prompt))
     latency = script.get("latency_ms", DEFAULT_LATENCY_MS)
     n_in, n_out = count_tokens(input_text), count_tokens(answer)
-    _put_metrics(account, region, model_id, [
+    _put_metrics(route, [
         ("Invocations", 1, "Count"), ("InputTokenCount", n_in, "Count"),
         ("OutputTokenCount", n_out, "Count"), ("InvocationLatency", latency, "Milliseconds"),
     ])
@@ -215,15 +404,21 @@ def _texts(blocks) -> list[str]:
     return [b["text"] for b in blocks or [] if isinstance(b, dict) and isinstance(b.get("text"), str)]
 
 
+def _text_of(content) -> str:
+    """A message's or system prompt's text: a string (Anthropic's InvokeModel), or text blocks joined by newlines."""
+    return content if isinstance(content, str) else "\n".join(_texts(content))
+
+
 def converse(self) -> ActionResult:
     model_id = self._get_param("modelId")
     messages = self._get_param("messages") or []
+    route = _authorized_route(self, model_id)
     users = [m for m in messages if m.get("role") == "user"]
     if not users:
         raise Validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
-    prompt = "\n".join(_texts(users[-1].get("content")))
+    prompt = _text_of(users[-1].get("content"))
     everything = _texts(self._get_param("system")) + [t for m in messages for t in _texts(m.get("content"))]
-    answer, n_in, n_out, latency = _answer(self, model_id, prompt, "\n".join(everything))
+    answer, n_in, n_out, latency = _answer(route, prompt, "\n".join(everything))
     return ActionResult({
         "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
         "stopReason": "end_turn",
@@ -232,22 +427,39 @@ def converse(self) -> ActionResult:
     })
 
 
+def _invoke_prompt(payload) -> tuple[str, str] | None:
+    """(prompt, all input text) of an InvokeModel JSON body, None when it has no prompt."""
+    if not isinstance(payload, dict):
+        return None
+    prompt = payload.get("prompt", payload.get("inputText"))
+    if isinstance(prompt, str):
+        return prompt, prompt
+    messages = [m for m in payload.get("messages") or [] if isinstance(m, dict)]
+    users = [m for m in messages if m.get("role") == "user"]
+    if not users:
+        return None
+    system = payload.get("system")
+    everything = ([_text_of(system)] if system else []) + [_text_of(m.get("content")) for m in messages]
+    return _text_of(users[-1].get("content")), "\n".join(everything)
+
+
 _original_invoke_model = BedrockRuntimeResponse.invoke_model
 
 
 def invoke_model(self) -> ActionResult:
-    model_id = self._get_param("modelId")
-    if _imported_model(self.current_account, self.region, model_id) is None:
+    route = _authorized_route(self, self._get_param("modelId"))
+    if route.model is None and not route.through_profile:
         return _original_invoke_model(self)
     body = self._get_param("body")
     try:
         payload = json.loads(body.decode() if isinstance(body, (bytes, bytearray)) else body)
     except (ValueError, AttributeError, TypeError):
         raise Validation("Malformed input request: the body is not valid JSON, please reformat your input and try again.")
-    prompt = payload.get("prompt", payload.get("inputText")) if isinstance(payload, dict) else None
-    if not isinstance(prompt, str):
+    found = _invoke_prompt(payload)
+    if found is None:
         raise Validation('Malformed input request: required key [prompt] not found, please reformat your input and try again.')
-    answer, n_in, n_out, _ = _answer(self, model_id, prompt, prompt)
+    prompt, input_text = found
+    answer, n_in, n_out, _ = _answer(route, prompt, input_text)
     return ActionResult({
         "body": json.dumps({"generation": answer, "prompt_token_count": n_in,
                             "generation_token_count": n_out, "stop_reason": "stop"}),

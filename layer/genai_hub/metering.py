@@ -184,7 +184,7 @@ def _add_usage(item: dict, tenant_id: str, month: str, usage: dict[str, dict[str
                           input_tokens=int(totals["input_tokens"]) + used.input_tokens,
                           output_tokens=int(totals["output_tokens"]) + used.output_tokens,
                           usd=_usd(Decimal(totals["usd"]) + spent))
-        days.setdefault(day, "0")
+        days.setdefault(day, _usd(_ZERO))  # a metered day without use is booked too
     item.update(days=days, models=models, month_to_date_usd=_usd(sum((Decimal(v) for v in days.values()), _ZERO)))
     return item
 
