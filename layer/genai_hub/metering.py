@@ -249,7 +249,10 @@ def meter_tenant(tenant: dict, until: datetime) -> dict:
         metered = _commit(tenant, until, items)
         if not metered:
             logger.info("window metered by another run", extra={"tenant_id": tenant_id, "until": _iso(until)})
-    current = registry.get_item(usage_key(tenant_id, month)) or {"days": {}, "month_to_date_usd": "0"}
+    if metered:
+        current = items[-1]  # the month of `until` sorts last
+    else:
+        current = registry.get_item(usage_key(tenant_id, month)) or {"days": {}}
     in_force, in_force_month = tenant.get("budget_level", "GREEN"), tenant.get("budget_level_month")
     assessment = budget.assess(policy, _decimal_days(current), until, in_force, in_force_month)
     result = {"tenant_id": tenant_id, "metered": metered, "level": assessment.level,
