@@ -65,3 +65,19 @@ def test_the_audit_trail_verifies(deployed):
 
     streams = audit.read_all(deployed.outputs["AuditTableName"], deployed.client("dynamodb"))
     assert [p for p in (audit.verify_chain(s, r) for s, r in streams.items()) if p] == []
+
+
+def test_a_budget_run_meters_and_its_schedule_is_enabled(deployed):
+    # A run only reads usage and writes the registry's usage items: safe to run in any environment.
+    sfn = deployed.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=deployed.outputs["BudgetAlertsStateMachineArn"],
+                              input=json.dumps({"requested_by": "e2e-test"}))["executionArn"]
+    deadline = time.monotonic() + 600
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the budget run did not finish in 10 minutes"
+        time.sleep(5)
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert json.loads(described["output"])["hub"]["level"] in ("GREEN", "YELLOW", "ORANGE", "RED")
+    schedules = deployed.client("scheduler").list_schedules()["Schedules"]
+    assert any(s["Target"]["Arn"] == deployed.outputs["BudgetAlertsStateMachineArn"] and s["State"] == "ENABLED"
+               for s in schedules)
