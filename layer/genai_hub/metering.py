@@ -60,23 +60,21 @@ def month_usage(month: str) -> list[dict]:
     return registry.index_items(f"USAGE#{month}")
 
 
+def _policy(limit, thresholds: dict) -> Policy:
+    """Level rules: a limit and thresholds, the rest (hysteresis, rise, forecast window) from config."""
+    rules, thresholds = config.budget_rules(), {**config.default_budget_thresholds(), **thresholds}
+    return Policy(limit=Decimal(str(limit)), yellow=Decimal(str(thresholds["yellow"])), orange=Decimal(str(thresholds["orange"])),
+                  hysteresis=Decimal(rules["hysteresis"]), rise_days=int(rules["rise_days"]),
+                  rise_step=Decimal(rules["rise_step"]), forecast_days=int(rules["forecast_days"]))
+
+
 def tenant_policy(tenant: dict) -> Policy:
-    """The level rules of a tenant: its limit and thresholds from onboarding, the rest from config."""
-    rules = config.budget_rules()
-    spec = tenant["budget"]
-    thresholds = {**config.default_budget_thresholds(), **spec.get("thresholds", {})}
-    return Policy(limit=Decimal(str(spec["monthly_limit_usd"])), yellow=Decimal(str(thresholds["yellow"])),
-                  orange=Decimal(str(thresholds["orange"])), hysteresis=Decimal(rules["hysteresis"]),
-                  rise_days=int(rules["rise_days"]), rise_step=Decimal(rules["rise_step"]),
-                  forecast_days=int(rules["forecast_days"]))
+    """A tenant's limit and thresholds are set at onboarding."""
+    return _policy(tenant["budget"]["monthly_limit_usd"], tenant["budget"].get("thresholds", {}))
 
 
 def hub_policy() -> Policy:
-    rules, thresholds = config.budget_rules(), config.default_budget_thresholds()
-    return Policy(limit=Decimal(config.hub_monthly_budget_usd()), yellow=Decimal(str(thresholds["yellow"])),
-                  orange=Decimal(str(thresholds["orange"])), hysteresis=Decimal(rules["hysteresis"]),
-                  rise_days=int(rules["rise_days"]), rise_step=Decimal(rules["rise_step"]),
-                  forecast_days=int(rules["forecast_days"]))
+    return _policy(config.hub_monthly_budget_usd(), {})
 
 
 # --- plan -----------------------------------------------------------------------------------
