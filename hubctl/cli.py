@@ -17,6 +17,8 @@ EPILOG = """examples:
   hubctl --endpoint-url http://127.0.0.1:4566 onboard events/onboarding/acme-retail-us.json --wait
   hubctl tenants list                           (deployed stack, default AWS credentials)
   hubctl retire support-bot 1.0.0 --tenants all --grace P30D --reason "end of life" --dry-run
+  hubctl usage --tenant acme-retail             one tenant's spend this month: level, daily chart
+  hubctl budget run --wait                      meter usage now and show the level changes
   hubctl audit verify --stack-name genai-hub
 """
 
@@ -30,8 +32,8 @@ def _list_and_show(sub, name: str, help_: str, list_help: str, show_help: str, k
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="hubctl", description="Govern the GenAI Hub: onboard tenants, import, approve and retire models, inspect "
-                                   "workflows, read and verify the audit trail.",
+        prog="hubctl", description="Govern the GenAI Hub: onboard tenants, import, approve and retire models, watch usage "
+                                   "against budgets, inspect workflows, read and verify the audit trail.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--endpoint-url", help="AWS endpoint of a local hub (hubctl local up), e.g. http://127.0.0.1:4566")
@@ -83,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     _retire_parser(sub)
     retirements = sub.add_parser("retirements", help="model retirements").add_subparsers(dest="action", metavar="ACTION")
     retirements.add_parser("list", help="every retirement: model, scope, status, date, tenants, counts")
+
+    _budget_parsers(sub)
 
     _list_and_show(sub, "executions", "workflow executions", "executions of every workflow",
                    "states, timings and errors of one execution", "execution_arn")
@@ -145,8 +149,8 @@ def _retire_parser(sub) -> None:
                         help="seconds to wait for each stage: scheduled, cancelled; with --wait, beyond the date (default 300)")
 
 
-def _usage_error(message: str) -> SystemExit:
-    print(f"hubctl retire: error: {message}", file=sys.stderr)
+def _usage_error(message: str, command: str = "retire") -> SystemExit:
+    print(f"hubctl {command}: error: {message}", file=sys.stderr)
     return SystemExit(2)
 
 
@@ -416,6 +420,166 @@ def _cancel_retirement(hub, args, model: str, version: str) -> int:
     return 0
 
 
+USAGE_EPILOG = """examples:
+  hubctl usage                                  every tenant this month (UTC), hottest first, and the hub
+  hubctl usage --month 2026-10 --png usage.png  last month, with a chart per tenant and for the hub
+  hubctl usage --tenant acme-retail             one tenant: daily spend against the budget's pace, models, why its level
+
+Figures are what the last budget run metered (hubctl budget run, or the schedule): month to date, the
+month-end forecast, the limit and the level in force (GREEN, YELLOW, ORANGE, RED). Exit codes: 0 shown;
+2 a bad --month or an unknown --tenant (the flag is named).
+"""
+
+BUDGET_RUN_EPILOG = """examples:
+  hubctl budget run --wait                                   meter up to now, show every level change
+  hubctl budget run --as-of 2026-10-15T00:00:00Z --wait      replay a past moment (never the future)
+  hubctl budget run --tenants acme-retail,globex-support     only these tenants (the hub is assessed anyway)
+
+Starts the budget-alerts state machine (execution budget-<UTC time>), as the schedule does. Each window
+of usage is metered once: a second run for the same moment adds nothing. Exit codes: 0 started, or
+succeeded with --wait; 1 failed or timed out; 2 bad flags or a request the hub rejected (the field is named).
+"""
+
+_BUDGET_FLAG_OF_FIELD = {"$.as_of": "--as-of", "$.tenants": "--tenants", "$.requested_by": "--requested-by"}
+
+
+def _budget_parsers(sub) -> None:
+    usage = sub.add_parser(
+        "usage", help="metered usage and budget levels of a month: every tenant and the hub, or one tenant in detail",
+        description="Usage metered from the tenants' application inference profiles, priced, against each budget.",
+        epilog=USAGE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    usage.add_argument("--tenant", metavar="ID", help="one tenant: its daily spend as a chart, usage per model, why its level")
+    usage.add_argument("--month", metavar="YYYY-MM", help="the month to show (default: the current month, UTC)")
+    usage.add_argument("--png", metavar="FILE", help="also write a chart (PNG): daily bars, month to date, limit and thresholds, "
+                                                     "for the tenant or for the hub and every tenant")
+    budget = sub.add_parser("budget", help="budget alerts: run the metering and level assessment by hand")
+    actions = budget.add_subparsers(dest="action", metavar="ACTION")
+    run = actions.add_parser(
+        "run", help="meter usage up to now (or --as-of) and assess every tenant's level and the hub's",
+        description="Start the budget-alerts workflow: meter each tenant's usage since its last run, price it, assess\n"
+                    "its level (GREEN, YELLOW, ORANGE, RED) and the hub's, act on changes (RED suspends when the tenant's\n"
+                    "budget says so) and emit TenantBudgetLevelChanged and HubBudgetLevelChanged.",
+        epilog=BUDGET_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--as-of", metavar="TIME", help="meter up to this moment: RFC 3339 (2026-10-15T00:00:00Z) or a day "
+                                                     "(2026-10-15, 00:00 UTC); not in the future (default: now)")
+    run.add_argument("--tenants", metavar="ID,ID", help="only these tenants, separated by commas (default: every ACTIVE or SUSPENDED one)")
+    run.add_argument("--requested-by", metavar="WHO", default=os.environ.get("USER", "hubctl"), help="who asks (audited on a rejection; default $USER)")
+    run.add_argument("--wait", action="store_true", help="wait for the run and show the level changes and the hub's level")
+    run.add_argument("--timeout", metavar="SECONDS", type=float, default=300, help="seconds to wait with --wait (default 300)")
+
+
+def _month(text: str | None) -> str:
+    """--month as YYYY-MM (default: the current month, UTC)."""
+    if text is None:
+        return datetime.now(timezone.utc).strftime("%Y-%m")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise _usage_error(f"--month {text!r}: expected a month as YYYY-MM, e.g. {datetime.now(timezone.utc):%Y-%m}", "usage")
+    return text
+
+
+def _usage(args):
+    """Check the flags (before connecting), then what to show."""
+    month = _month(args.month)
+    return lambda hub: _show_usage(hub, args, month)
+
+
+def _show_usage(hub, args, month: str) -> int:
+    if args.tenant and not views.tenant_items(hub, args.tenant).get("META"):
+        print(f"hubctl usage: error: --tenant {args.tenant!r}: no tenant {args.tenant!r} in the registry "
+              "(see hubctl tenants list)", file=sys.stderr)
+        return 2
+    if args.tenant:
+        views.print_tenant_usage(hub, args.tenant, month)
+    else:
+        views.print_usage(hub, month)
+    if args.png:
+        panels, left_out = views.usage_chart_panels(hub, month, args.tenant)
+        if not panels:
+            views.console.print(f"[yellow]nothing metered for {month}: no chart written[/yellow]")
+            return 0
+        try:
+            views.write_usage_png(args.png, month, panels)
+        except views.ChartUnavailable as exc:
+            print(f"hubctl usage: error: {exc}", file=sys.stderr)
+            return 1
+        views.console.print(f"chart written to {args.png} ({len(panels)} panel(s)"
+                            + (f"; {left_out} cooler tenant(s) left out" if left_out else "") + ")")
+    return 0
+
+
+def _as_of(text: str) -> str:
+    """--as-of as RFC 3339 in UTC; a bare day means its midnight UTC."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        text += "T00:00:00Z"
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _usage_error(f"--as-of {text!r}: expected an RFC 3339 date-time such as 2026-10-15T00:00:00Z, or a day 2026-10-15",
+                           "budget run") from None
+    if moment.tzinfo is None:
+        raise _usage_error(f"--as-of {text!r} has no time zone: add Z (UTC) or an offset, e.g. {text}Z", "budget run")
+    if moment > datetime.now(timezone.utc):
+        raise _usage_error(f"--as-of {text} is in the future: usage can only be metered up to now", "budget run")
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _budget_run(args):
+    """Check the flags against the request schema (before connecting), then the run to start."""
+    request = {"requested_by": args.requested_by}
+    if args.as_of is not None:
+        request["as_of"] = _as_of(args.as_of)
+    if args.tenants is not None:
+        request["tenants"] = [t.strip() for t in args.tenants.split(",") if t.strip()]
+    from genai_hub import schemas
+    from genai_hub.errors import InvalidInput
+
+    try:
+        schemas.validate_detail("BudgetRunRequested", request)
+    except InvalidInput as exc:
+        flag = next((f for path, f in _BUDGET_FLAG_OF_FIELD.items() if exc.field == path or exc.field.startswith(path + "[")), exc.field)
+        raise _usage_error(f"{flag}: {str(exc).split(': ', 1)[-1]}", "budget run") from None
+    return lambda hub: _start_budget_run(hub, args, request)
+
+
+def _start_budget_run(hub, args, request: dict) -> int:
+    sfn, machine = hub.client("stepfunctions"), hub.output("BudgetAlertsStateMachineArn")
+    for attempt in range(3):
+        name = f"budget-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')[:18]}Z"
+        try:
+            execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(request), name=name)["executionArn"]
+            break
+        except sfn.exceptions.ExecutionAlreadyExists:  # two runs within the same millisecond
+            if attempt == 2:
+                raise
+            time.sleep(0.01)
+    views.console.print(f"budget run started{' as of ' + request['as_of'] if 'as_of' in request else ''}: {execution}")
+    if not args.wait:
+        views.console.print(f"  follow it with `hubctl executions show {execution}`; then `hubctl usage`")
+        return 0
+
+    def ended():
+        described = sfn.describe_execution(executionArn=execution)
+        return described if described["status"] != "RUNNING" else None
+
+    described = _poll("metering usage, assessing levels...", ended, args.timeout, interval=0.1)
+    if described is None:
+        views.console.print(f"[red]not finished after {args.timeout:g}s[/red]: follow it with `hubctl executions show {execution}`")
+        return 1
+    if described.get("error") == "InputRejected":
+        field, reason = _rejection(hub, execution)
+        flag = _BUDGET_FLAG_OF_FIELD.get(field.split("[")[0])
+        reason = reason.removeprefix(f"{field}: ")
+        views.console.print(f"[red]rejected[/red]: {field}{f' ({flag})' if flag else ''}: {reason}")
+        views.console.print("  nothing was metered; the rejection is audited (WorkflowInputRejected)")
+        return 2
+    if described["status"] != "SUCCEEDED":
+        views.console.print(f"[red]the budget run ended {described['status']}[/red]: {described.get('error', '')}: {described.get('cause', '')}")
+        views.console.print(f"  see `hubctl executions show {execution}`")
+        return 1
+    views.print_budget_run(hub, described)
+    return 0
+
+
 def _event_entry(path: Path) -> tuple[str, dict]:
     try:
         data = json.loads(path.read_text())
@@ -516,6 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "action", "") is None:
         parser.parse_args([args.command, "--help"])
     retire = _retire(args) if args.command == "retire" else None
+    usage = _usage(args) if args.command == "usage" else None
+    budget_run = _budget_run(args) if args.command == "budget" else None
     try:
         hub = connect(args.stack_name, args.endpoint_url, args.region)
         if args.command == "onboard":
@@ -538,6 +704,10 @@ def main(argv: list[str] | None = None) -> int:
             return _decide(hub, args)
         if retire:
             return retire(hub)
+        if usage:
+            return usage(hub)
+        if budget_run:
+            return budget_run(hub)
         if args.command == "retirements":
             views.print_retirements(views.all_retirements(hub))
             return 0

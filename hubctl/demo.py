@@ -4,13 +4,19 @@ Deploys template.yaml, deploys the tenant spokes of the sample events, sends eve
 events/onboarding/ (and one of them three times, as EventBridge may), then shows each execution's
 states and outcome and the tenants. Then the research account uploads a small real model to its
 bucket, and that upload alone imports it. Then that model is retired, for one tenant and then for
-all (a dry run first, and a retirement cancelled on the way). Last, the audit trail and its
-verification. Exits non-zero when an outcome differs from the expected one.
+all (a dry run first, and a retirement cancelled on the way). Then budget alerts: three more tenants
+invoke their application inference profiles through their invoke roles over simulated days of last
+month, and a budget run each night moves their levels (one of them to RED, suspended, then back at
+the new month). Last, the audit trail and its verification. Exits non-zero when an outcome differs
+from the expected one.
 """
 import json
+import math
 import shlex
 import time
 import warnings
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from rich.rule import Rule
@@ -20,6 +26,7 @@ from hubctl.stack import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 DUPLICATED = "acme-retail-us.json"  # delivered three times: one onboarding, two ignored duplicates
+BUDGET_SECTION = "budget-alerts"  # samples with "demo_section": this are onboarded in the budget alerts section
 
 
 def load_samples(folder: Path) -> list[tuple[str, dict]]:
@@ -123,28 +130,39 @@ def _model_import(local, hub: Hub, quiet: bool) -> int:
     return failures
 
 
+def _hubctl(argv: list[str], show: bool) -> int:
+    """Run a hubctl command in this process, as an admin would type it; its output only when `show`."""
+    from hubctl.cli import main as hubctl
+
+    if not show:
+        with views.console.capture():
+            return hubctl(argv)
+    views.console.print(f"[dim]$ hubctl {shlex.join(argv)}[/dim]")
+    return hubctl(argv)
+
+
 RETIREMENT_EVENTS = ["ModelRetirementScheduled", "ModelRetirementCancelled", "ModelRetired"]
 
 
-def _subscribe(local, hub: Hub, detail_types: list[str]):
-    """A queue on the hub bus for `detail_types`, as a tenant's subscriber would have; returns drain()."""
+def _subscribe(local, hub: Hub, name: str, detail_types: list[str]):
+    """A queue `name` on the hub bus for `detail_types`, as a tenant's subscriber would have; returns drain()."""
     sqs, events = local.client("sqs"), local.client("events")
-    queue_url = sqs.create_queue(QueueName="demo-retirement-notices")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     bus = hub.output("EventBusName")
-    events.put_rule(Name="demo-retirement-notices", EventBusName=bus,
-                    EventPattern=json.dumps({"source": ["genai.hub"], "detail-type": detail_types}))
-    events.put_targets(Rule="demo-retirement-notices", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["genai.hub"], "detail-type": detail_types}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
 
     received: list[dict] = []
 
-    def drain(detail_type: str, model_id: str) -> list[dict]:
-        """Every event of `detail_type` about `model_id` received so far (the queue is emptied each time)."""
+    def drain(detail_type: str, model_id: str | None = None) -> list[dict]:
+        """Every event of `detail_type` (about `model_id`, when given) received so far (the queue is emptied each time)."""
         while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
             for m in messages:
                 received.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-        return [e["detail"] for e in received if e["detail-type"] == detail_type and e["detail"]["model_id"] == model_id]
+        return [e["detail"] for e in received
+                if e["detail-type"] == detail_type and model_id in (None, e["detail"].get("model_id"))]
 
     return drain
 
@@ -152,11 +170,9 @@ def _subscribe(local, hub: Hub, detail_types: list[str]):
 def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     """Retire support-bot 1.0.0 for globex-support, then (dry run first) for all; cancel a foundation
     model's retirement on the way. Every step goes through `hubctl retire`, as an admin's would."""
-    from hubctl.cli import main as hubctl
-
     console = views.console
     console.print(Rule("Model retirement"))
-    drain = _subscribe(local, hub, RETIREMENT_EVENTS)
+    drain = _subscribe(local, hub, "demo-retirement-notices", RETIREMENT_EVENTS)
     sfn, machine = local.client("stepfunctions"), hub.output("RetirementStateMachineArn")
     model, version = "support-bot", "1.0.0"
     model_id = f"{model}:{version}"
@@ -168,11 +184,7 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
         console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {text}")
 
     def cli(*argv: str) -> int:
-        if quiet:
-            with console.capture():
-                return hubctl(list(argv))
-        console.print(f"[dim]$ hubctl {shlex.join(argv)}[/dim]")
-        return hubctl(list(argv))
+        return _hubctl(list(argv), show=not quiet)
 
     def latest_execution() -> dict:
         return sfn.describe_execution(executionArn=local.executions(machine)[-1]["executionArn"])
@@ -280,6 +292,237 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     return failures
 
 
+# --- budget alerts ------------------------------------------------------------------------------------
+
+BUDGET_MODEL = "anthropic.claude-sonnet-4-20250514-v1:0"
+BUDGET_EVENTS = ["TenantBudgetLevelChanged", "HubBudgetLevelChanged"]
+RUNAWAY, SPIKY = "northwind-labs", "contoso-claims"
+# What each demo tenant spends (USD) on days 1-9 of last month, checked beforehand with
+# genai_hub.budget.assess. northwind-labs (5 USD a month) doubles on day 3 (YELLOW on day 4, once
+# the median day has doubled), rises three days running (ORANGE on day 7) and runs away on day 8
+# (RED: suspended); on day 9 its calls are refused. contoso-claims (30 USD) spikes once, 6x on day
+# 5, and stays GREEN: the forecast takes the median day, not the mean. fabrikam-analytics (40 USD)
+# grows slowly and stays GREEN. Together they cross the yellow line of the hub budget (80% of
+# HubMonthlyBudgetUsd, 60 USD locally) on day 4 while neither of the other two is past GREEN.
+DAILY_USD = {
+    RUNAWAY: ["0.10", "0.10", "0.30", "0.30", "0.34", "0.42", "0.55", "3.20", "0.60"],
+    SPIKY: ["0.55", "0.50", "0.60", "0.55", "3.00", "0.55", "0.50", "0.60", "0.55"],
+    "fabrikam-analytics": ["0.80", "0.85", "0.85", "0.90", "0.95", "0.95", "1.00", "1.00", "1.05"],
+}
+MAX_WORDS = 50_000  # per prompt: the emulated runtime counts whitespace-separated words as tokens
+
+
+def _invoke_client(local, detail: dict):
+    """bedrock-runtime as the tenant's application calls it: in its spoke account, with its invoke role."""
+    from botocore.config import Config
+
+    session = local.tenant_session(detail["tenant_id"], detail["spoke"]["account_id"])
+    return session.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))
+
+
+def _converse(runtime, profile_arn: str, words: int) -> dict:
+    prompt = " ".join(["summarise"] * words)
+    return runtime.converse(modelId=profile_arn, messages=[{"role": "user", "content": [{"text": prompt}]}])
+
+
+def _spend(runtime, profile_arn: str, usd: Decimal) -> int:
+    """A few Converse calls whose tokens cost `usd` at the price table's rates: each prompt's word count
+    is chosen for it, and the last calls make up for the answers' tokens. Returns the number of calls."""
+    from genai_hub import pricing
+
+    price = pricing.unit_price(BUDGET_MODEL)
+    per_word = price.input_per_1k / 1000
+    calls = math.ceil(usd / (MAX_WORDS * per_word)) + 1
+    left, answer_tokens = usd, 0
+    for n in range(calls):
+        fixed = answer_tokens * price.output_per_1k / 1000 + price.per_request
+        words = min(MAX_WORDS, max(1, int((left / (calls - n) - fixed) / per_word)))
+        used = _converse(runtime, profile_arn, words)["usage"]
+        answer_tokens = used["outputTokens"]
+        left -= pricing.cost(BUDGET_MODEL, pricing.Usage(1, used["inputTokens"], answer_tokens))
+    return calls
+
+
+def _refused(runtime, profile_arn: str) -> str:
+    """The error code of one Converse call, or "" when it is answered."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _converse(runtime, profile_arn, 8)
+        return ""
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+
+
+def _budget_alerts(local, hub: Hub, samples: list[tuple[str, dict]], quiet: bool) -> int:
+    """Three tenants call their profiles through their invoke roles on simulated days of last month; a
+    budget run each night (hubctl budget run) meters them, prices them and moves their levels."""
+    from hubsim.patches.bedrock_runtime import simulated_now
+
+    console = views.console
+    console.print(Rule("Budget alerts"))
+    failures = 0
+
+    def expect(ok: bool, text: str) -> None:
+        nonlocal failures
+        failures += not ok
+        console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {text}")
+
+    # Onboarding, as any tenant: the samples' budgets are small (5, 30 and 40 USD a month).
+    mine = [(name, sample) for name, sample in samples if sample.get("demo_section") == BUDGET_SECTION]
+    with console.status(f"Onboarding {', '.join(s['detail']['tenant_id'] for _, s in mine)}..."):
+        for _, sample in mine:
+            local.put_event(sample["detail-type"], sample["detail"])
+        local.wait_for_executions(timeout=120)
+    for name, sample in mine:
+        ok, text = _outcome(hub, sample, [])
+        budget = sample["detail"]["budget"]
+        expect(ok, f"{name}: {text}, budget {budget['monthly_limit_usd']} USD a month, at RED: {budget['on_red']}")
+    details = {s["detail"]["tenant_id"]: s["detail"] for _, s in mine}
+    tenants = {t: details[t] for t in DAILY_USD}
+    profiles = {t: views.tenant_items(hub, t)[f"PROFILE#{BUDGET_MODEL}"]["profile_arn"] for t in tenants}
+    runtimes = {t: _invoke_client(local, detail) for t, detail in tenants.items()}
+    drain = _subscribe(local, hub, "demo-budget-alerts", BUDGET_EVENTS)
+
+    # Last month, day by day: traffic at noon (the runtime stamps its metrics with the simulated
+    # clock), then the nightly run at midnight, as the schedule would start it.
+    now = datetime.now(timezone.utc)
+    first = (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)).replace(day=1)
+    month = first.strftime("%Y-%m")
+    n_days = len(DAILY_USD[RUNAWAY])
+    console.print(f"{', '.join(tenants)} invoke {BUDGET_MODEL} through their application inference profiles with their "
+                  f"spoke invoke roles on {first:%Y-%m-%d}..{first + timedelta(days=n_days - 1):%d} (simulated days); "
+                  f"a budget run meters them each midnight (hubctl budget run --as-of ... --wait)")
+    days, calls = [], 0
+    with console.status("") as status:
+        for n in range(n_days):
+            day = first + timedelta(days=n)
+            status.update(f"Simulated day {day:%Y-%m-%d} ({n + 1}/{n_days}): Converse calls through the invoke roles, "
+                          "then the budget run at midnight...")
+            refused = {}
+            with simulated_now(day + timedelta(hours=12)):
+                for tenant_id in tenants:
+                    if views.tenant_items(hub, tenant_id)["META"]["status"] == "SUSPENDED":  # it tries all the same
+                        refused[tenant_id] = _refused(runtimes[tenant_id], profiles[tenant_id])
+                        calls += 1
+                        continue
+                    calls += _spend(runtimes[tenant_id], profiles[tenant_id], Decimal(DAILY_USD[tenant_id][n]))
+            as_of = (day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            code = _hubctl(["budget", "run", "--as-of", as_of, "--requested-by", "demo-nightly", "--wait"], show=False)
+            days.append(_budget_day(hub, tenants, month, day, code, refused))
+    console.print(f"{calls} Converse calls on {n_days} simulated days, {n_days} budget runs")
+
+    events = {t: drain(t) for t in BUDGET_EVENTS}
+    _print_budget_days(days, tenants)
+    expect(all(d["run"] == 0 for d in days), f"every nightly budget run succeeded ({n_days})")
+    runaway = [d["tenants"][RUNAWAY] for d in days]
+    climb = [r["level"] for i, r in enumerate(runaway) if i == 0 or r["level"] != runaway[i - 1]["level"]]
+    told = [(e["previous_level"], e["level"], e["action"]) for e in events["TenantBudgetLevelChanged"] if e["tenant_id"] == RUNAWAY]
+    expect(climb == ["GREEN", "YELLOW", "ORANGE", "RED"] and runaway[-1]["status"] == "SUSPENDED"
+           and told == [("GREEN", "YELLOW", "notified"), ("YELLOW", "ORANGE", "notified"), ("ORANGE", "RED", "suspended")],
+           f"{RUNAWAY}: {' -> '.join(climb)}, {runaway[-1]['status']}; TenantBudgetLevelChanged "
+           f"{', '.join(f'{a}->{b} ({c})' for a, b, c in told) or 'none'}")
+    refused = [r["refused"] for r in runaway if r["refused"] is not None]
+    expect(bool(refused) and all(code == "AccessDeniedException" for code in refused),
+           f"{RUNAWAY} suspended: its Converse call refused with {', '.join(sorted({c or 'no error' for c in refused})) or 'no call'} "
+           "(the explicit Deny on its invoke role)")
+    spent = [d["tenants"][SPIKY]["spent"] for d in days]
+    median = sorted(spent)[len(spent) // 2]
+    others = sorted({e["tenant_id"] for e in events["TenantBudgetLevelChanged"] if e["tenant_id"] != RUNAWAY})
+    expect(all(d["tenants"][SPIKY]["level"] == "GREEN" for d in days) and max(spent) >= 5 * median and not others,
+           f"{SPIKY}: one {max(spent):.2f} USD day (median {median:.2f}) and GREEN every day; no other tenant changed level"
+           + (f" (but {', '.join(others)} did)" if others else ""))
+    crossing = next((d for i, d in enumerate(days) if d["hub"]["level"] != (days[i - 1]["hub"]["level"] if i else "GREEN")), None)
+    hub_told = [f"{e['previous_level']}->{e['level']}" for e in events["HubBudgetLevelChanged"] if e["month"] == month]
+    if crossing is None:
+        expect(False, f"the hub never changed level in {month} (HubBudgetLevelChanged {', '.join(hub_told) or 'not sent'})")
+    else:
+        h = crossing["hub"]
+        expect(views.level_rank(crossing["others"]) <= views.level_rank("YELLOW") and hub_told[:1] == [f"GREEN->{h['level']}"],
+               f"the hub crossed its {h['level']} line on {crossing['day']} (forecast {Decimal(h['forecast']):.2f} USD, hub budget "
+               f"{Decimal(h['limit']):.2f}) while every tenant but {RUNAWAY} was at most {crossing['others']}: "
+               f"HubBudgetLevelChanged {', '.join(hub_told)}")
+
+    # The new month: the first run after midnight starts every level from GREEN and lifts the suspension.
+    rollover = min(now.replace(day=1, hour=6, minute=0, second=0, microsecond=0), now).strftime("%Y-%m-%dT%H:%M:%SZ")
+    console.print(f"A new month: the run as of {rollover} closes {month} and starts {now:%Y-%m} from GREEN")
+    code = _hubctl(["budget", "run", "--as-of", rollover, "--requested-by", "demo-nightly", "--wait"], show=not quiet)
+    meta = views.tenant_items(hub, RUNAWAY)["META"]
+    spoke = tenants[RUNAWAY]["spoke"]["account_id"]
+    policies = local.client("iam", account_id=spoke).list_role_policies(RoleName=f"genai-hub-{RUNAWAY}-invoke")["PolicyNames"]
+    answered = _refused(runtimes[RUNAWAY], profiles[RUNAWAY])
+    back = [e for e in drain("TenantBudgetLevelChanged") if e["tenant_id"] == RUNAWAY and e["month"] != month]
+    expect(code == 0 and meta.get("budget_level") == "GREEN" and meta["status"] == "ACTIVE" and answered == ""
+           and "genai-hub-budget-suspension" not in policies and [(e["previous_level"], e["level"], e["action"]) for e in back] == [("RED", "GREEN", "restored")],
+           f"{RUNAWAY}: {meta.get('budget_level')}, {meta['status']} (TenantBudgetLevelChanged "
+           f"{', '.join(e['previous_level'] + '->' + e['level'] + ' (' + e['action'] + ')' for e in back) or 'not sent'}), "
+           f"its Deny policy {'still there' if 'genai-hub-budget-suspension' in policies else 'deleted'}, "
+           f"a Converse call {'answered' if answered == '' else 'refused: ' + answered}")
+    _print_budget_events(drain("TenantBudgetLevelChanged"), drain("HubBudgetLevelChanged"))
+    if not quiet:
+        _hubctl(["usage", "--month", month], show=True)
+        _hubctl(["usage", "--tenant", RUNAWAY, "--month", month], show=True)
+    return failures
+
+
+def _budget_day(hub: Hub, tenants: dict, month: str, day: datetime, code: int, refused: dict) -> dict:
+    """The registry after a nightly run: each demo tenant's spend that day, level and status (and the
+    error of its refused call); the highest level of every other tenant; the hub's figures and level."""
+    usage = {i["tenant_id"]: i for i in views.month_usage(hub, month)}
+    metas = views.indexed_tenants(hub)
+    key, row = day.date().isoformat(), {"day": day.date().isoformat(), "run": code, "tenants": {}}
+    levels = {}
+    for tenant_id, meta in metas.items():
+        item = usage.get(tenant_id)
+        levels[tenant_id] = views.level_in_force(item, meta) if item else "GREEN"
+    for tenant_id in tenants:
+        item = usage.get(tenant_id, {})
+        row["tenants"][tenant_id] = {"spent": Decimal(str((item.get("days") or {}).get(key, 0))), "level": levels[tenant_id],
+                                     "status": metas[tenant_id]["status"], "refused": refused.get(tenant_id)}
+    row["others"] = max((level for t, level in levels.items() if t != RUNAWAY), key=views.level_rank, default="GREEN")
+    hub_item, hub_meta = views.hub_budget(hub, month)
+    hub_item = hub_item or {}
+    row["hub"] = {"mtd": hub_item.get("month_to_date_usd", "0"), "forecast": hub_item.get("forecast_usd", "0"),
+                  "limit": hub_item.get("limit_usd", "0"),
+                  "level": hub_meta.get("budget_level", "GREEN") if hub_meta.get("budget_level_month") == month else "GREEN"}
+    return row
+
+
+def _print_budget_days(days: list[dict], tenants: dict) -> None:
+    """Day by day: what each tenant spent and its level after that night's run (* = the level changed)."""
+    table = views.new_table("Levels after each nightly run (USD spent that day, level; * changed)", "day", *tenants,
+                            "hub: month to date / forecast")
+    previous: dict = {}
+    for d in days:
+        cells = []
+        for tenant_id in tenants:
+            t = d["tenants"][tenant_id]
+            mark = "*" if previous.get(tenant_id, "GREEN") != t["level"] else " "
+            previous[tenant_id] = t["level"]
+            spent = "refused" if t["refused"] is not None else f"{t['spent']:.2f}"
+            cells.append(f"{spent:>7} {views.level_text(t['level'])}{mark}" + (" [bold red]SUSPENDED[/bold red]" if t["status"] == "SUSPENDED" else ""))
+        h = d["hub"]
+        mark = "*" if previous.get("hub", "GREEN") != h["level"] else " "
+        previous["hub"] = h["level"]
+        cells.append(f"{Decimal(h['mtd']):6.2f} / {Decimal(h['forecast']):6.2f} {views.level_text(h['level'])}{mark}")
+        table.add_row(d["day"], *cells)
+    views.console.print(table)
+
+
+def _print_budget_events(tenant_events: list[dict], hub_events: list[dict]) -> None:
+    """Every budget event a subscriber on the hub bus received, in time order."""
+    table = views.new_table("Budget events on the hub bus (USD)", "event", "as of", "who", "level", "action", "to date",
+                            "forecast", "why")
+    rows = [("TenantBudgetLevelChanged", e, e["tenant_id"], e["action"]) for e in tenant_events]
+    rows += [("HubBudgetLevelChanged", e, "hub", "") for e in hub_events]
+    for name, e, who, action in sorted(rows, key=lambda r: (r[1]["as_of"], r[0] != "TenantBudgetLevelChanged", r[2])):
+        table.add_row(name, e["as_of"][:16].replace("T", " "), who,
+                      f"{views.level_text(e['previous_level'])} -> {views.level_text(e['level'])}", action,
+                      f"{Decimal(e['month_to_date_usd']):.2f}", f"{Decimal(e['forecast_usd']):.2f}",
+                      "; ".join(e["reasons"]) or "within every threshold")
+    views.console.print(table)
+
+
 def run(quiet: bool = False) -> int:
     from hubsim.engine import LocalHub
 
@@ -294,6 +537,7 @@ def run(quiet: bool = False) -> int:
         console.print(f"Deployed stack [bold]{local.stack_name}[/bold] in {time.perf_counter() - started:.1f}s: "
                       f"{', '.join(f'{k}' for k in local.outputs)}")
         samples = load_samples(ROOT / "events" / "onboarding")
+        onboarding = [(name, sample) for name, sample in samples if sample.get("demo_section") != BUDGET_SECTION]
         for name, sample in samples:
             spoke = sample["detail"].get("spoke")
             if isinstance(spoke, dict) and spoke.get("account_id") not in local.spokes:
@@ -302,7 +546,7 @@ def run(quiet: bool = False) -> int:
 
         console.print(Rule("Onboarding requests"))
         sent = time.perf_counter()
-        for name, sample in samples:
+        for name, sample in onboarding:
             deliveries = 3 if name == DUPLICATED else 1
             for _ in range(deliveries):
                 local.put_event(sample["detail-type"], sample["detail"])
@@ -326,7 +570,7 @@ def run(quiet: bool = False) -> int:
 
         console.print(Rule("Outcomes"))
         failures = 0
-        for name, sample in samples:
+        for name, sample in onboarding:
             mine = [d for d in executions if d["tenant_id"] == sample["detail"].get("tenant_id")]
             ok, text = _outcome(hub, sample, mine)
             if name == DUPLICATED:
@@ -345,6 +589,7 @@ def run(quiet: bool = False) -> int:
 
         failures += _model_import(local, hub, quiet)
         failures += _model_retirement(local, hub, quiet)
+        failures += _budget_alerts(local, hub, samples, quiet)
         console.print(Rule("Audit trail"))
         if not quiet:
             views.print_audit(hub)

@@ -2,6 +2,7 @@
 import json
 import sys
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
@@ -386,3 +387,307 @@ def verify_audit(hub: Hub) -> list[audit.ChainProblem]:
     else:
         console.print(f"[green]audit trail intact[/green]: {len(streams)} chains, {total} records verified")
     return problems
+
+
+# --- budgets ----------------------------------------------------------------------------------------
+
+LEVEL_STYLE = {"GREEN": "green", "YELLOW": "yellow", "ORANGE": "dark_orange", "RED": "bold red"}
+STATUS_STYLE["SUSPENDED"] = "bold red"
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+DEFAULT_THRESHOLDS = {"yellow": 0.8, "orange": 0.9}  # as onboarding stores them when the request names none
+
+
+def level_text(level: str | None) -> str:
+    if not level:
+        return ""
+    style = LEVEL_STYLE.get(level, "white")
+    return f"[{style}]{level}[/{style}]"
+
+
+def budget_thresholds(meta: dict) -> dict[str, float]:
+    """A tenant's yellow and orange fractions (stored as strings or numbers; defaults when absent)."""
+    stored = (meta.get("budget") or {}).get("thresholds") or {}
+    return {name: float(stored.get(name, default)) for name, default in DEFAULT_THRESHOLDS.items()}
+
+
+def month_usage(hub: Hub, month: str) -> list[dict]:
+    """Every tenant's usage item of a month (TENANT#<id> / USAGE#<month>): one query on the ByModel index."""
+    pages = hub.client("dynamodb").get_paginator("query").paginate(
+        TableName=hub.output("RegistryTableName"), IndexName="ByModel", KeyConditionExpression="gsi1pk = :k",
+        ExpressionAttributeValues={":k": {"S": f"USAGE#{month}"}})
+    return [from_item(i) for page in pages for i in page["Items"]]
+
+
+def indexed_tenants(hub: Hub) -> dict[str, dict]:
+    """Every tenant's META item, from the ByModel index (gsi1pk TENANTS): one query, never a scan."""
+    pages = hub.client("dynamodb").get_paginator("query").paginate(
+        TableName=hub.output("RegistryTableName"), IndexName="ByModel", KeyConditionExpression="gsi1pk = :k",
+        ExpressionAttributeValues={":k": {"S": "TENANTS"}})
+    return {t["tenant_id"]: t for t in (from_item(i) for page in pages for i in page["Items"])}
+
+
+def hub_budget(hub: Hub, month: str) -> tuple[dict | None, dict]:
+    """The hub's usage item of a month (HUB / USAGE#<month>) and its level item (HUB / META)."""
+    ddb, table = hub.client("dynamodb"), hub.output("RegistryTableName")
+    found = [ddb.get_item(TableName=table, Key={"pk": {"S": "HUB"}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
+             for sk in (f"USAGE#{month}", "META")]
+    return (from_item(found[0]) if found[0] else None), (from_item(found[1]) if found[1] else {})
+
+
+def level_in_force(usage: dict, meta: dict) -> str:
+    """The level acted on for the usage item's month: the META's while it is that month's (it carries
+    the hysteresis), else the item's own assessment (a closed month's, as of its last second)."""
+    if meta.get("budget_level") and meta.get("budget_level_month") == usage.get("month"):
+        return meta["budget_level"]
+    return usage.get("level", "")
+
+
+def _dec(value) -> Decimal:
+    return Decimal(str(value if value not in (None, "") else 0))
+
+
+def _usd(value) -> str:
+    return f"{_dec(value):,.2f}"
+
+
+def _count(n: int) -> str:
+    """1,234 / 12.3k / 4.56M: token counts stay readable in a narrow column."""
+    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e4 else f"{n:,}"
+
+
+def _totals(usage: dict) -> tuple[int, int, int]:
+    models = (usage.get("models") or {}).values()
+    return (sum(int(m.get("invocations", 0)) for m in models), sum(int(m.get("input_tokens", 0)) for m in models),
+            sum(int(m.get("output_tokens", 0)) for m in models))
+
+
+def _share(part, whole) -> str:
+    return f"{_dec(part) / _dec(whole):.0%}" if _dec(whole) > 0 else ""
+
+
+def _spent(item: dict) -> Decimal:
+    """Month to date as a fraction of the limit (0 without one)."""
+    limit = _dec(item.get("limit_usd"))
+    return _dec(item.get("month_to_date_usd")) / limit if limit > 0 else Decimal(0)
+
+
+def level_rank(level: str | None) -> int:
+    """GREEN 0 ... RED 3; -1 for no level (nothing assessed yet)."""
+    from genai_hub.budget import LEVELS
+
+    return LEVELS.index(level) if level in LEVELS else -1
+
+
+def print_usage(hub: Hub, month: str) -> None:
+    """Every tenant's month: spend, forecast, limit, level and status, hottest first; then the hub."""
+    from genai_hub import pricing
+
+    usage, tenants = month_usage(hub, month), indexed_tenants(hub)
+    levels = {i["tenant_id"]: level_in_force(i, tenants.get(i["tenant_id"], {})) for i in usage}
+    # Hottest first: the highest level, then the largest share of the limit spent.
+    usage.sort(key=lambda i: (-level_rank(levels[i["tenant_id"]]), -_spent(i), i["tenant_id"]))
+    table = new_table(f"Usage and budget levels, {month} (USD)", "tenant", "status", "level", "month to date", "forecast",
+                      "limit", "% of limit", "invocations", "input tokens", "output tokens", "as of")
+    for item in usage:
+        tenant_id, meta, level = item["tenant_id"], tenants.get(item["tenant_id"], {}), levels[item["tenant_id"]]
+        invocations, tokens_in, tokens_out = _totals(item)
+        held = f" (assessed {item['level']}, held)" if item.get("level") and item["level"] != level else ""
+        table.add_row(tenant_id, styled(meta.get("status", "?")), level_text(level) + held, _usd(item.get("month_to_date_usd")),
+                      _usd(item.get("forecast_usd")), _usd(item.get("limit_usd")),
+                      _share(item.get("month_to_date_usd"), item.get("limit_usd")), f"{invocations:,}", _count(tokens_in),
+                      _count(tokens_out), item.get("assessed_at", ""))
+    console.print(table)
+    metered = {i["tenant_id"] for i in usage}
+    unmetered = sorted(t for t, m in tenants.items() if t not in metered and m.get("budget") and m.get("status") in ("ACTIVE", "SUSPENDED"))
+    if unmetered:
+        console.print(f"  no usage metered for {month}: {', '.join(unmetered[:20])}" + (f" (and {len(unmetered) - 20} more)" if len(unmetered) > 20 else ""))
+    hub_item, hub_meta = hub_budget(hub, month)
+    if hub_item:
+        level = hub_meta["budget_level"] if hub_meta.get("budget_level_month") == month else hub_item.get("level", "")
+        console.print(f"[bold]hub[/bold] {level_text(level)}: month to date {_usd(hub_item['month_to_date_usd'])} USD, forecast "
+                      f"{_usd(hub_item['forecast_usd'])} USD, hub budget {_usd(hub_item['limit_usd'])} USD "
+                      f"({_share(hub_item['month_to_date_usd'], hub_item['limit_usd'])} spent), {hub_item.get('tenants', 0)} tenant(s), "
+                      f"as of {hub_item.get('assessed_at', '')}")
+        for reason in hub_item.get("reasons") or []:
+            console.print(f"  {reason}")
+    else:
+        console.print(f"[bold]hub[/bold]: no budget run has metered {month} yet (hubctl budget run)")
+    console.print(f"[dim]prices: {pricing.source()}[/dim]")
+
+
+def print_tenant_usage(hub: Hub, tenant_id: str, month: str) -> None:
+    """One tenant's month: the figures, a chart of the daily spend against the budget's pace, usage
+    per model and why the level is what it is."""
+    from genai_hub import pricing
+    from genai_hub.budget import days_in_month
+
+    meta = tenant_items(hub, tenant_id).get("META", {})
+    item = next((i for i in month_usage(hub, month) if i["tenant_id"] == tenant_id), None)
+    budget = meta.get("budget") or {}
+    thresholds = budget_thresholds(meta)
+    console.print(f"[bold]{meta.get('display_name', tenant_id)}[/bold] ({tenant_id}), {month}  {styled(meta.get('status', '?'))}")
+    if not item:
+        console.print(f"  no usage metered for {month}" + (f"; budget {budget['monthly_limit_usd']} USD/month" if budget else ""))
+        return
+    level = level_in_force(item, meta)
+    limit = _dec(item["limit_usd"])
+    console.print(f"  level {level_text(level)}" + (f" (assessed {item['level']}, held by hysteresis)" if item.get("level") != level else "")
+                  + f", as of {item.get('assessed_at', '')}; metered until {item.get('metered_until', '')}")
+    console.print(f"  month to date {_usd(item['month_to_date_usd'])} USD of {_usd(limit)} USD ({_share(item['month_to_date_usd'], limit)}), "
+                  f"month-end forecast {_usd(item['forecast_usd'])} USD")
+    console.print(f"  thresholds: yellow {thresholds['yellow']:.0%} ({_usd(limit * _dec(thresholds['yellow']))} USD), orange "
+                  f"{thresholds['orange']:.0%} ({_usd(limit * _dec(thresholds['orange']))} USD), red above the limit; "
+                  f"at red: {budget.get('on_red', 'suspend')}")
+    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=timezone.utc)
+    print_daily_chart(item.get("days") or {}, limit / days_in_month(first))
+    models = new_table("Usage per model", "model", "invocations", "input tokens", "output tokens", "USD", "price in / out per 1k")
+    for model_id, used in sorted((item.get("models") or {}).items()):
+        try:
+            price = pricing.unit_price(model_id)
+            unit = f"{price.input_per_1k} / {price.output_per_1k}"
+        except Exception:  # PriceMissing: metering would have failed first; show the row anyway
+            unit = "not in the price table"
+        models.add_row(model_id, f"{int(used['invocations']):,}", f"{int(used['input_tokens']):,}", f"{int(used['output_tokens']):,}",
+                       _usd(used["usd"]), unit)
+    console.print(models)
+    reasons = item.get("reasons") or []
+    console.print("  why: " + ("; ".join(reasons) if reasons else "month-end forecast within the yellow threshold"))
+    console.print(f"[dim]prices: {pricing.source()}[/dim]")
+
+
+def print_daily_chart(days: dict, pace, width: int = 40) -> None:
+    """A bar per day (unicode blocks, eighths of a cell) with the budget's daily pace marked `│`:
+    bars past the mark spend faster than the budget allows."""
+    from rich.text import Text
+
+    if not days:
+        return
+    values = {day: _dec(v) for day, v in sorted(days.items())}
+    top = max([*values.values(), pace]) or 1
+    scale, mark = width / top, min(width - 1, int(pace * width / top))
+    console.print(f"  daily spend (USD); │ = the budget's pace, {_usd(pace)} USD a day")
+    running = 0
+    for day, value in values.items():
+        running += value
+        eighths = int(round(value * scale * 8))
+        full, part = divmod(eighths, 8)
+        bar = "█" * full + (_BLOCKS[part] if part else "")
+        line = Text(f"  {day[5:]} ")
+        line.append(bar, style="dark_orange" if value > pace else "green")
+        if len(bar) <= mark:
+            line.append(" " * (mark - len(bar)))
+            line.append("│", style="dim")
+            line.append(" " * (width - mark - 1))
+        else:
+            line.append(" " * (width - len(bar)))
+        line.append(f" {value:>8.2f}  month to date {running:>8.2f}")
+        console.print(line)
+
+
+def usage_chart_panels(hub: Hub, month: str, tenant_id: str | None = None, most: int = 24) -> tuple[list[dict], int]:
+    """What write_usage_png draws: the hub (for all tenants) then each tenant, hottest first, at most `most`;
+    and how many tenants were left out."""
+    usage, tenants = month_usage(hub, month), indexed_tenants(hub)
+    panels = []
+    if tenant_id is None:
+        hub_item, hub_meta = hub_budget(hub, month)
+        if hub_item:
+            panels.append({"title": f"hub, {hub_item.get('tenants', 0)} tenant(s)", "days": hub_item.get("days") or {},
+                           "limit": _dec(hub_item["limit_usd"]), **DEFAULT_THRESHOLDS,
+                           "level": hub_meta["budget_level"] if hub_meta.get("budget_level_month") == month else hub_item.get("level")})
+    chosen = [i for i in usage if tenant_id in (None, i["tenant_id"])]
+    chosen.sort(key=lambda i: (-_spent(i), i["tenant_id"]))
+    for item in chosen[:most]:
+        meta = tenants.get(item["tenant_id"], {})
+        thresholds = budget_thresholds(meta)
+        panels.append({"title": f"{item['tenant_id']} ({meta.get('status', '?')})", "days": item.get("days") or {},
+                       "limit": _dec(item["limit_usd"]), "yellow": thresholds["yellow"], "orange": thresholds["orange"],
+                       "level": level_in_force(item, meta)})
+    return panels, max(0, len(chosen) - most)
+
+
+class ChartUnavailable(RuntimeError):
+    """matplotlib is not installed (it is only needed for --png)."""
+
+
+def write_usage_png(path: str, month: str, panels: list[dict]) -> None:
+    """One chart per panel: daily spend as bars, month to date as a line, the limit and the yellow and
+    orange thresholds as horizontal lines (on the month-to-date axis)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ChartUnavailable("--png needs matplotlib: pip install matplotlib (pinned in requirements/runtime.lock)") from None
+    from genai_hub.budget import days_in_month
+
+    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=timezone.utc)
+    n_days = days_in_month(first)
+    colours = {"GREEN": "tab:green", "YELLOW": "goldenrod", "ORANGE": "darkorange", "RED": "tab:red"}
+    figure = Figure(figsize=(10, 3.2 * len(panels)), layout="constrained")
+    for axes, panel in zip(figure.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
+        x = list(range(1, n_days + 1))
+        daily = [float(_dec(panel["days"].get(f"{month}-{d:02d}", 0))) for d in x]
+        metered = [d for d in x if f"{month}-{d:02d}" in panel["days"]]
+        axes.bar(x, daily, color="tab:blue", alpha=0.6, label="daily spend")
+        axes.set_ylabel("daily USD")
+        axes.set_xlim(0.5, n_days + 0.5)
+        axes.set_xlabel(f"day of {month}")
+        cumulative = axes.twinx()
+        running, line = 0.0, []
+        for d in metered:
+            running += daily[d - 1]
+            line.append(running)
+        limit = float(panel["limit"])
+        cumulative.plot(metered, line, color="black", marker=".", label="month to date")
+        cumulative.axhline(limit, color="tab:red", label=f"limit {limit:,.2f}")
+        cumulative.axhline(limit * panel["orange"], color="darkorange", linestyle="--", label=f"orange {panel['orange']:.0%}")
+        cumulative.axhline(limit * panel["yellow"], color="goldenrod", linestyle=":", label=f"yellow {panel['yellow']:.0%}")
+        cumulative.set_ylim(0, max([limit * 1.1, *line]) * 1.05)
+        cumulative.set_ylabel("month-to-date USD")
+        level = panel.get("level") or ""
+        axes.set_title(f"{panel['title']}: {level}", color=colours.get(level, "black"), loc="left")
+        bars, lines = axes.get_legend_handles_labels(), cumulative.get_legend_handles_labels()
+        # Outside the plot, right of the month-to-date axis: nothing drawn hides it.
+        cumulative.legend(bars[0] + lines[0], bars[1] + lines[1], loc="upper left", bbox_to_anchor=(1.08, 1), fontsize="small")
+    figure.suptitle(f"GenAI Hub usage, {month}")
+    figure.savefig(path, format="png", dpi=100)
+
+
+def budget_run_outcome(hub: Hub, execution_arn: str) -> dict:
+    """What a budget run changed, from its history: the tenant level changes it applied and the hub's assessment."""
+    changes, hub_result = [], {}
+    for event in execution_history(hub, execution_arn):
+        exited = event.get("stateExitedEventDetails") or {}
+        if exited.get("name") == "Apply level change":
+            applied = (json.loads(exited.get("output") or "{}").get("applied") or {})
+            if applied.get("applied"):
+                changes.append(applied["event"])
+        elif exited.get("name") == "Assess hub":
+            hub_result = json.loads(exited.get("output") or "{}").get("hub") or {}
+    return {"changes": sorted(changes, key=lambda c: c["tenant_id"]), "hub": hub_result}
+
+
+def print_budget_run(hub: Hub, described: dict) -> None:
+    """A finished budget run: the window metered, each level change and what was done, the hub."""
+    output = json.loads(described.get("output") or "{}")
+    outcome = budget_run_outcome(hub, described["executionArn"])
+    batches = output.get("batches") or []
+    metered, skipped = sum(b.get("metered", 0) for b in batches), sum(b.get("skipped", 0) for b in batches)
+    console.print(f"[bold]budget run[/bold] {styled(described['status'])} in {_seconds(described['startDate'], described.get('stopDate'))}: "
+                  f"{output.get('tenants', 0)} tenant(s), {metered} metered up to {output.get('until')} ({output.get('month')})"
+                  + (f", {skipped} skipped (not ACTIVE or SUSPENDED)" if skipped else ""))
+    if outcome["changes"]:
+        table = new_table("Level changes", "tenant", "from", "to", "action", "told", "month to date", "forecast", "limit", "why")
+        for c in outcome["changes"]:
+            table.add_row(c["tenant_id"], level_text(c["previous_level"]), level_text(c["level"]), c["action"], ", ".join(c["notify"]),
+                          _usd(c["month_to_date_usd"]), _usd(c["forecast_usd"]), _usd(c["monthly_limit_usd"]),
+                          "; ".join(c["reasons"]) or "within every threshold")
+        console.print(table)
+    else:
+        console.print("  no tenant's level changed")
+    hub_result = outcome["hub"] or output.get("hub") or {}
+    if hub_result:
+        change = hub_result.get("event")
+        moved = (f"{level_text(change['previous_level'])} -> {level_text(change['level'])} (HubBudgetLevelChanged)" if change
+                 else f"{level_text(hub_result.get('level'))} (unchanged)")
+        console.print(f"  hub {moved}: month to date {_usd(hub_result.get('month_to_date_usd'))} USD, "
+                      f"forecast {_usd(hub_result.get('forecast_usd'))} USD" + (f" of {_usd(change['monthly_limit_usd'])} USD" if change else ""))

@@ -260,6 +260,11 @@ def test_a_window_across_midnight_and_month_end_books_each_day_and_month(hub, ac
     assert usage_item(hub, "acme-retail")["days"]["2026-10-31"] == "0.080000"
     november = usage_item(hub, "acme-retail", "2026-11")
     assert november["days"] == {"2026-11-01": "0.160000"} and november["month_to_date_usd"] == "0.160000"
+    from genai_hub.registry import from_item
+
+    hub_october = from_item(hub.client("dynamodb").get_item(
+        TableName=hub.outputs["RegistryTableName"], Key={"pk": {"S": "HUB"}, "sk": {"S": "USAGE#2026-10"}})["Item"])
+    assert hub_october["days"]["2026-10-31"] == "0.080000"  # the hub's closed month is completed too
 
 
 def test_red_suspends_the_tenant_and_the_next_month_restores_it(hub, acme, hub_events):

@@ -1,8 +1,9 @@
 """hubctl against the in-process engine: what an admin reads, and clear errors."""
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import application_profiles, sample
+from conftest import application_profiles, registry_items, sample
 
 from hubctl.cli import main as hubctl
 
@@ -76,7 +77,7 @@ def test_help_teaches_the_commands(capsys):
     with pytest.raises(SystemExit):
         hubctl(["--help"])
     out = capsys.readouterr().out
-    for command in ("demo", "local", "onboard", "tenants", "executions", "audit", "--endpoint-url", "--stack-name"):
+    for command in ("demo", "local", "onboard", "tenants", "executions", "audit", "usage", "budget", "--endpoint-url", "--stack-name"):
         assert command in out
 
 
@@ -86,8 +87,6 @@ NOVA = "amazon.nova-pro-v1:0"
 
 
 def _grant(hub, tenant_id: str, model_id: str) -> dict | None:
-    from conftest import registry_items
-
     return registry_items(hub, tenant_id).get(f"GRANT#{model_id}")
 
 
@@ -169,3 +168,102 @@ def test_retire_then_cancel_restores_the_grant_and_wait_shows_the_revocation(hub
     assert hubctl(["retirements", "list"]) == 0
     out = capsys.readouterr().out
     assert "COMPLETED" in out and "CANCELLED" not in out  # the retirement id is the scope's: the cancelled one ran again
+
+
+# --- hubctl usage, hubctl budget run ------------------------------------------------------------------
+
+def _previous_month() -> tuple[str, datetime]:
+    """The calendar month before now (UTC), "YYYY-MM", and its first day: budget runs meter the past only."""
+    first = (datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)).replace(day=1)
+    return first.strftime("%Y-%m"), first
+
+
+def _bedrock_usage(hub, profile_arn: str, at, input_tokens: int, invocations: int = 10, output_tokens: int = 1000) -> None:
+    """AWS/Bedrock datapoints for one application inference profile, as Bedrock records them in the hub account."""
+    hub.client("cloudwatch").put_metric_data(Namespace="AWS/Bedrock", MetricData=[
+        {"MetricName": name, "Value": value, "Unit": "Count", "Timestamp": at,
+         "Dimensions": [{"Name": "ModelId", "Value": profile_arn}]}
+        for name, value in (("Invocations", invocations), ("InputTokenCount", input_tokens), ("OutputTokenCount", output_tokens))])
+
+
+@pytest.fixture
+def metered(hub, onboard):
+    """acme-retail (10 USD a month) with 5 days of Nova Pro usage last month, 2.40 USD a day (2,996,000 input
+    tokens at 0.0008 USD per 1k, 1,000 output tokens at 0.0032); returns the month and its 6th, to meter up to."""
+    event = sample("onboarding/acme-retail-us.json")
+    event["detail"]["budget"] = {"monthly_limit_usd": 10, "on_red": "suspend"}
+    onboard(event)
+    profile_arn = registry_items(hub, "acme-retail")[f"PROFILE#{NOVA}"]["profile_arn"]
+    month, first = _previous_month()
+    for day in range(5):
+        _bedrock_usage(hub, profile_arn, first + timedelta(days=day, hours=12), input_tokens=2_996_000)
+    return month, (first + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_budget_run_meters_usage_and_usage_shows_level_spend_and_chart(hub, metered, capsys, tmp_path):
+    import calendar
+
+    # Given 12 USD of usage last month against a 10 USD budget
+    month, as_of = metered
+
+    # When a budget run meters up to the 6th and is waited for
+    assert hubctl(["budget", "run", "--as-of", as_of, "--wait"]) == 0
+    out = capsys.readouterr().out
+    # Then it names the change and what was done: 12.00 USD spent of 10, suspended
+    assert "SUCCEEDED" in out and "Level changes" in out and "acme-retail" in out and "suspended" in out
+    assert "GREEN" in out and "RED" in out and "12.00" in out and "above the budget of 10.00 USD" in out
+    assert "hub GREEN -> " in out  # 12 USD in 5 days is past the hub's yellow line too (HubBudgetLevelChanged)
+
+    # And `hubctl usage` for that month shows the tenant, its level, status and spend, and the hub
+    assert hubctl(["usage", "--month", month]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "acme-retail" in line)
+    for shown in ("SUSPENDED", "RED", "12.00", "10.00", "120%", " 50 "):  # status, level, spent, limit, share, invocations
+        assert shown in row
+    assert "hub " in out and "prices: https://aws.amazon.com/bedrock/pricing/" in out
+
+    # And one tenant in detail: a bar per day at the budget's pace, usage per model, why its level
+    assert hubctl(["usage", "--tenant", "acme-retail", "--month", month]) == 0
+    out = capsys.readouterr().out
+    days = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
+    assert f"the budget's pace, {10 / days:.2f} USD a day" in out
+    bars = [line for line in out.splitlines() if line.startswith(f"  {month[5:]}-")]
+    assert len(bars) == 5 and all("█" in line and "2.40" in line for line in bars)
+    model = next(line for line in out.splitlines() if NOVA in line)
+    assert "14,980,000" in model and "12.00" in model and "0.0008 / 0.0032" in model
+    assert "why: month-to-date 12.00 USD above the budget of 10.00 USD" in out
+
+    # And --png writes a chart (the hub and every tenant)
+    chart = tmp_path / "usage.png"
+    assert hubctl(["usage", "--month", month, "--png", str(chart)]) == 0
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
+    assert f"chart written to {chart} (2 panel(s))" in capsys.readouterr().out
+
+
+def test_usage_with_a_bad_month_or_an_unknown_tenant_exits_2_naming_the_flag(hub, capsys):
+    with pytest.raises(SystemExit) as exited:
+        hubctl(["usage", "--month", "2026-13"])
+    assert exited.value.code == 2 and "--month '2026-13'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        hubctl(["usage", "--month", "10/2026"])
+    assert exited.value.code == 2 and "YYYY-MM" in capsys.readouterr().err
+
+    assert hubctl(["usage", "--tenant", "nobody"]) == 2
+    assert "--tenant 'nobody'" in capsys.readouterr().err
+
+
+def test_budget_run_with_a_bad_as_of_exits_2_naming_it_and_starts_nothing(hub, capsys):
+    for bad, says in (("15/10/2026", "--as-of '15/10/2026'"), ("2026-10-15T00:00:00", "no time zone"),
+                      ("2999-01-01T00:00:00Z", "in the future")):
+        with pytest.raises(SystemExit) as exited:
+            hubctl(["budget", "run", "--as-of", bad])
+        assert exited.value.code == 2 and says in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        hubctl(["budget", "run", "--tenants", "Not_A_Tenant"])
+    assert exited.value.code == 2 and "--tenants" in capsys.readouterr().err
+    assert hub.executions(hub.outputs["BudgetAlertsStateMachineArn"]) == []
+
+    # Well-formed, but the hub (the authority) rejects it: no such tenant
+    assert hubctl(["budget", "run", "--tenants", "nobody-here", "--wait"]) == 2
+    out = capsys.readouterr().out
+    assert "rejected" in out and "$.tenants[0]" in out and "--tenants" in out and "no tenant 'nobody-here'" in out

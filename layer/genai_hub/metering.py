@@ -233,6 +233,7 @@ def meter_tenant(tenant: dict, until: datetime) -> dict:
     watermark = tenant.get("metered_until")
     start = _parse(watermark) if watermark else budget.month_start(until)
     policy = tenant_policy(tenant)
+    in_force, in_force_month = tenant.get("budget_level", "GREEN"), tenant.get("budget_level_month")
     metered = False
     if start < until:
         usage = _meter_window(registry.tenant_items(tenant_id, "PROFILE#"), start, until)
@@ -240,9 +241,12 @@ def meter_tenant(tenant: dict, until: datetime) -> dict:
         items = []
         for touched in months:
             item = _add_usage(registry.get_item(usage_key(tenant_id, touched)), tenant_id, touched, usage)
-            # A closed month is assessed at its last second: its level is history, kept for reports.
-            at = until if touched == month else _last_second(touched)
-            item.update(_assessment_fields(budget.assess(policy, _decimal_days(item), at), policy, at), metered_until=_iso(until))
+            if touched == month:
+                at, held = until, (in_force, in_force_month)
+            else:  # a closed month is assessed at its last second: its level is history, kept for reports
+                at, held = _last_second(touched), ("GREEN", None)
+            item.update(_assessment_fields(budget.assess(policy, _decimal_days(item), at, *held), policy, at),
+                        metered_until=_iso(until))
             items.append(item)
         metered = _commit(tenant, until, items)
         if not metered:
@@ -251,7 +255,6 @@ def meter_tenant(tenant: dict, until: datetime) -> dict:
         current = items[-1]  # the month of `until` sorts last
     else:
         current = registry.get_item(usage_key(tenant_id, month)) or {"days": {}}
-    in_force, in_force_month = tenant.get("budget_level", "GREEN"), tenant.get("budget_level_month")
     assessment = budget.assess(policy, _decimal_days(current), until, in_force, in_force_month)
     result = {"tenant_id": tenant_id, "metered": metered, "level": assessment.level,
               "month_to_date_usd": _usd(assessment.month_to_date), "forecast_usd": _usd(assessment.forecast)}
@@ -391,31 +394,41 @@ def _message(event: dict) -> str:
 
 # --- the hub as a whole ---------------------------------------------------------------------------
 
-def assess_hub(step: dict) -> dict:
-    """Sum every tenant's month and assess it against the hub budget: tenants growing together can
-    cross it while none alone does. Returns the hub event to emit when the level changed."""
-    until, execution = _parse(step["run"]["until"]), step["context"]["execution"]
-    month = budget.month_of(until)
+def _hub_month(month: str, at: datetime, in_force: str = "GREEN", in_force_month: str | None = None) -> tuple[budget.Assessment, int]:
+    """Sum every tenant's usage item of `month`, assess it at `at` and write the hub's item."""
     items = month_usage(month)
     days: dict[str, Decimal] = {}
     for item in items:
         for day, value in _decimal_days(item).items():
             days[day] = days.get(day, _ZERO) + value
     policy = hub_policy()
-    meta = registry.get_item({"pk": HUB_PK, "sk": "META"}) or {}
-    in_force = meta.get("budget_level", "GREEN")
-    assessment = budget.assess(policy, days, until, in_force, meta.get("budget_level_month"))
-    ddb = aws.client("dynamodb")
-    ddb.put_item(TableName=config.registry_table(), Item=registry.to_item({
+    assessment = budget.assess(policy, days, at, in_force, in_force_month)
+    aws.client("dynamodb").put_item(TableName=config.registry_table(), Item=registry.to_item({
         "pk": HUB_PK, "sk": f"USAGE#{month}", "kind": "hub-usage", "month": month,
         "days": {d: _usd(v) for d, v in sorted(days.items())}, "tenants": len(items),
-        "month_to_date_usd": _usd(assessment.month_to_date), **_assessment_fields(assessment, policy, until),
+        "month_to_date_usd": _usd(assessment.month_to_date), **_assessment_fields(assessment, policy, at),
         "updated_at": registry.now(),
     }))
+    return assessment, len(items)
+
+
+def assess_hub(step: dict) -> dict:
+    """Sum every tenant's month and assess it against the hub budget: tenants growing together can
+    cross it while none alone does. Returns the hub event to emit when the level changed."""
+    until, execution = _parse(step["run"]["until"]), step["context"]["execution"]
+    month = budget.month_of(until)
+    # The first runs of a month still book the end of the last one into tenants' items: close it too.
+    last_month = budget.month_start(until) - timedelta(seconds=1)
+    _hub_month(budget.month_of(last_month), last_month)
+    meta = registry.get_item({"pk": HUB_PK, "sk": "META"}) or {}
+    in_force = meta.get("budget_level", "GREEN")
+    assessment, tenants = _hub_month(month, until, in_force, meta.get("budget_level_month"))
+    policy = hub_policy()
+    ddb = aws.client("dynamodb")
     _publish({"HubMonthToDateUsd": float(assessment.month_to_date), "HubForecastUsd": float(assessment.forecast),
               "HubBudgetLevel": budget.rank(assessment.level)})
     summary = {"changed": False, "level": assessment.level, "month_to_date_usd": _usd(assessment.month_to_date),
-               "forecast_usd": _usd(assessment.forecast), "tenants": len(items)}
+               "forecast_usd": _usd(assessment.forecast), "tenants": tenants}
     if assessment.level == in_force:
         return summary
     try:
@@ -432,7 +445,7 @@ def assess_hub(step: dict) -> dict:
         raise
     event = {"month": month, "previous_level": in_force, "level": assessment.level,
              "month_to_date_usd": _usd(assessment.month_to_date), "forecast_usd": _usd(assessment.forecast),
-             "monthly_limit_usd": _usd(policy.limit), "reasons": list(assessment.reasons), "tenants": len(items),
+             "monthly_limit_usd": _usd(policy.limit), "reasons": list(assessment.reasons), "tenants": tenants,
              "as_of": _iso(until), "execution": execution}
     audit.append(HUB_STREAM, action="HubBudgetLevelChanged", outcome="SUCCEEDED", workflow=WORKFLOW, execution=execution,
                  detail={k: v for k, v in event.items() if k != "execution"})
