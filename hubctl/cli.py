@@ -175,19 +175,23 @@ def _scope(text: str):
     return sorted(set(names))
 
 
-def _retire_at(text: str) -> str:
-    """--at as RFC 3339 in UTC; a bare day means its midnight UTC."""
+def _moment(text: str, flag: str, command: str, *, future: bool) -> str:
+    """A date-time flag as RFC 3339 in UTC; a bare day means its midnight UTC. `future`: whether the
+    moment must be after now (a retirement date) or not after it (a metering moment)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         text += "T00:00:00Z"
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _usage_error(f"--at {text!r}: expected an RFC 3339 date-time such as 2026-12-31T00:00:00Z, or a day 2026-12-31") from None
+        raise _usage_error(f"{flag} {text!r}: expected an RFC 3339 date-time such as 2026-12-31T00:00:00Z, or a day 2026-12-31",
+                           command) from None
     if moment.tzinfo is None:
-        raise _usage_error(f"--at {text!r} has no time zone: add Z (UTC) or an offset, e.g. {text}Z")
-    if moment <= datetime.now(timezone.utc):
-        raise _usage_error(f"--at {text} is in the past")
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        raise _usage_error(f"{flag} {text!r} has no time zone: add Z (UTC) or an offset, e.g. {text}Z", command)
+    if future and moment <= datetime.now(timezone.utc):
+        raise _usage_error(f"{flag} {text} is in the past", command)
+    if not future and moment > datetime.now(timezone.utc):
+        raise _usage_error(f"{flag} {text} is in the future: usage can only be metered up to now", command)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _retirement_request(args, model: str, version: str) -> dict:
@@ -199,7 +203,7 @@ def _retirement_request(args, model: str, version: str) -> dict:
     if args.grace:
         request["grace"] = args.grace
     if args.at:
-        request["at"] = _retire_at(args.at)
+        request["at"] = _moment(args.at, "--at", "retire", future=True)
     from genai_hub import schemas
     from genai_hub.errors import InvalidInput
 
@@ -507,27 +511,11 @@ def _show_usage(hub, args, month: str) -> int:
     return 0
 
 
-def _as_of(text: str) -> str:
-    """--as-of as RFC 3339 in UTC; a bare day means its midnight UTC."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        text += "T00:00:00Z"
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise _usage_error(f"--as-of {text!r}: expected an RFC 3339 date-time such as 2026-10-15T00:00:00Z, or a day 2026-10-15",
-                           "budget run") from None
-    if moment.tzinfo is None:
-        raise _usage_error(f"--as-of {text!r} has no time zone: add Z (UTC) or an offset, e.g. {text}Z", "budget run")
-    if moment > datetime.now(timezone.utc):
-        raise _usage_error(f"--as-of {text} is in the future: usage can only be metered up to now", "budget run")
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _budget_run(args):
     """Check the flags against the request schema (before connecting), then the run to start."""
     request = {"requested_by": args.requested_by}
     if args.as_of is not None:
-        request["as_of"] = _as_of(args.as_of)
+        request["as_of"] = _moment(args.as_of, "--as-of", "budget run", future=False)
     if args.tenants is not None:
         request["tenants"] = [t.strip() for t in args.tenants.split(",") if t.strip()]
     from genai_hub import schemas
