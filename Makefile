@@ -5,6 +5,7 @@ PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/b
 	$$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint sam-validate local clean
@@ -24,18 +25,27 @@ $(SAM_VENV)/bin/sam: requirements/sam.lock
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.lock
 	@touch $@
 
+# checkov pins its own boto3 and friends too: its own environment as well.
+$(CHECKOV_VENV)/bin/checkov: requirements/checkov.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ not found: install it or run make PYTHON=/path/to/python3"; exit 1; }
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements/checkov.lock
+	@touch $@
+
 demo: $(BIN)/hubctl
 	$(BIN)/hubctl demo
 
-test: $(BIN)/hubctl $(SAM_VENV)/bin/sam
+test: $(BIN)/hubctl $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/hubctl $(SAM_VENV)/bin/sam
-	$(BIN)/cfn-lint template.yaml spokes/*.yaml
+lint: $(BIN)/hubctl $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml spokes/*.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f template.yaml -f spokes/tenant.yaml -f spokes/research.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
 local: $(BIN)/hubctl
 	$(BIN)/hubctl local up
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache
