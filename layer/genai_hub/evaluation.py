@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from genai_hub import access, audit, aws, config, metrics, registry, residency, retirement, schemas
+from genai_hub import access, audit, aws, config, metrics, registry, rejections, residency, retirement, schemas
 from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
@@ -75,8 +75,7 @@ def _read_dataset(uri: str, limit: int) -> list[dict]:
 @idempotent_step
 def start_evaluation(step: dict) -> dict:
     """Validate ModelImported, take the version IMPORTED -> EVALUATING, load policy and dataset."""
-    event = step["event"]
-    model = schemas.validate_detail("ModelImported", event.get("detail"))
+    model = schemas.validate_detail("ModelImported", rejections.event_of(step).get("detail"))
     version = registry.get_item(registry.version_key(model["model_name"], model["version"])) or {}
     policy = load_policy(model.get("evaluation_policy") or version.get("evaluation_policy"))
     items = _read_dataset(policy["dataset"], policy["max_items"])
@@ -232,12 +231,10 @@ def promote_version(step: dict) -> dict:
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a ModelImported event that cannot be evaluated as sent (schema, policy, dataset)."""
-    event, execution = step.get("event") or {}, step["context"]["execution"]
+    event, execution = rejections.event_of(step), step["context"]["execution"]
     name, message = caught(step["error"])
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail = rejections.detail_of(event)
     stream = audit.model_stream(detail["model_name"]) if isinstance(detail.get("model_name"), str) and detail["model_name"].replace("-", "").isalnum() else f"rejected#{WORKFLOW}"
     audit.append(stream, action="RejectEvaluationInput", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
-                 detail={"error": name, "reason": message, "event_id": str(event.get("id", ""))})
-    field = rejected_field(message)
-    return {"workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
-            "field": field, "reason": message, "execution": execution}
+                 detail={"error": name, "reason": message, "event_id": str(event.get("id", ""))[:256]})
+    return rejections.workflow_input_rejected(WORKFLOW, event, rejected_field(message), message, execution)

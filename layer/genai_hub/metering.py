@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from genai_hub import access, audit, aws, budget, config, pricing, registry, schemas
+from genai_hub import access, audit, aws, budget, config, pricing, registry, rejections, schemas
 from genai_hub.budget import Policy
 from genai_hub.errors import InvalidInput, TenantNotFound, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
@@ -114,8 +114,7 @@ def record_rejection(step: dict) -> dict:
     actor = request.get("requested_by") if isinstance(request, dict) and isinstance(request.get("requested_by"), str) else "unknown"
     audit.append(f"rejected#{WORKFLOW}", action="RejectInput", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
                  actor=actor[:256], detail={"error": name, "field": field, "reason": message})
-    return {"workflow": WORKFLOW, "detail_type": DETAIL_TYPE, "event_id": "", "field": field, "reason": message,
-            "execution": execution}
+    return rejections.workflow_input_rejected(WORKFLOW, {"detail-type": DETAIL_TYPE}, field, message, execution)
 
 
 # --- meter ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import json
 import time
 from datetime import datetime, timezone
 
-from genai_hub import artifacts, audit, aws, config, grants, registry, schemas
+from genai_hub import artifacts, audit, aws, config, grants, registry, rejections, schemas
 from genai_hub.errors import ArtifactMissing, InvalidInput, PolicyDeniesImportRole, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
@@ -111,16 +111,15 @@ def read_manifest(step: dict) -> dict:
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a drop or request that cannot be imported as sent; returns the WorkflowInputRejected detail."""
-    event, execution = step.get("event") or {}, step["context"]["execution"]
+    event, execution = rejections.event_of(step), step["context"]["execution"]
     name, message = caught(step["error"])
-    field = rejected_field(message)
+    detail = rejections.detail_of(event)
     audit.append(
         f"rejected#{WORKFLOW}", action="RejectImport", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
-        actor=str((event.get("detail") or {}).get("requested_by", "research-drop"))[:256] if isinstance(event.get("detail"), dict) else "unknown",
-        detail={"error": name, "reason": message, "event_id": str(event.get("id", ""))},
+        actor=str(detail.get("requested_by", "research-drop"))[:256] if detail else "unknown",
+        detail={"error": name, "reason": message, "event_id": str(event.get("id", ""))[:256]},
     )
-    return {"workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
-            "field": field, "reason": message, "execution": execution}
+    return rejections.workflow_input_rejected(WORKFLOW, event, rejected_field(message), message, execution)
 
 
 # --- checks ----------------------------------------------------------------------------------

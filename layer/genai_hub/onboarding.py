@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 
-from genai_hub import access, audit, aws, config, registry, residency, retirement, schemas
+from genai_hub import access, audit, aws, config, registry, rejections, residency, retirement, schemas
 from genai_hub.errors import InvalidInput, ModelRetiring, SpokeAccessDenied, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
@@ -38,21 +38,18 @@ def validate_request(event: dict) -> dict:
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a rejected onboarding event and return the WorkflowInputRejected detail."""
-    event, execution = step.get("event") or {}, step["context"]["execution"]
+    event, execution = rejections.event_of(step), step["context"]["execution"]
     name, message = caught(step["error"])
     field = rejected_field(message)
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail = rejections.detail_of(event)
     tenant_id = detail.get("tenant_id")
     stream = audit.tenant_stream(tenant_id) if isinstance(tenant_id, str) and _TENANT_ID.match(tenant_id) else f"rejected#{WORKFLOW}"
     actor = detail.get("requested_by") if isinstance(detail.get("requested_by"), str) else "unknown"
     audit.append(
         stream, action="RejectInput", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
-        actor=actor[:256], detail={"error": name, "field": field, "reason": message, "event_id": str(event.get("id", ""))},
+        actor=actor[:256], detail={"error": name, "field": field, "reason": message, "event_id": str(event.get("id", ""))[:256]},
     )
-    return {
-        "workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
-        "field": field, "reason": message, "execution": execution,
-    }
+    return rejections.workflow_input_rejected(WORKFLOW, event, field, message, execution)
 
 
 # --- creating steps ---------------------------------------------------------------------------

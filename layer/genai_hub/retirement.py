@@ -21,7 +21,7 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 
-from genai_hub import access, audit, aws, config, registry, schemas
+from genai_hub import access, audit, aws, config, registry, rejections, schemas
 from genai_hub.errors import (AlreadyRetired, InvalidInput, RetirementConflict, RetirementInProgress, SpokeAccessDenied,
                               caught, rejected_field)
 from genai_hub.idempotency import idempotent_step
@@ -459,15 +459,14 @@ def fail_retirement(step: dict) -> dict:
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a request that cannot be run as sent (schema, dates, version state)."""
-    event, execution = step.get("event") or {}, step["context"]["execution"]
+    event, execution = rejections.event_of(step), step["context"]["execution"]
     name, message = caught(step["error"])
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail = rejections.detail_of(event)
     model = detail.get("model")
     stream = audit.model_stream(model) if isinstance(model, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", model) \
         else f"rejected#{WORKFLOW}"
     actor = detail.get("requested_by") if isinstance(detail.get("requested_by"), str) else "unknown"
     field = rejected_field(message)
     audit.append(stream, action="RejectRetirementRequest", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
-                 actor=actor[:256], detail={"error": name, "field": field, "reason": message, "event_id": str(event.get("id", ""))})
-    return {"workflow": WORKFLOW, "detail_type": str(event.get("detail-type", ""))[:256], "event_id": str(event.get("id", "")),
-            "field": field, "reason": message, "execution": execution}
+                 actor=actor[:256], detail={"error": name, "field": field, "reason": message, "event_id": str(event.get("id", ""))[:256]})
+    return rejections.workflow_input_rejected(WORKFLOW, event, field, message, execution)
