@@ -117,6 +117,23 @@ def record_rejection(step: dict) -> dict:
     return rejections.workflow_input_rejected(WORKFLOW, {"detail-type": DETAIL_TYPE}, field, message, execution)
 
 
+@idempotent_step
+def record_failure(step: dict) -> dict:
+    """Audit a run, or one tenant's level change, that stopped on an error. The watermarks a run
+    committed stay and the rest is metered by the next run (nothing counted twice, nothing lost); a
+    level change left claimed is taken over by a later run."""
+    name, message = caught(step["error"])
+    change = step.get("change")
+    if change:
+        audit.append(audit.tenant_stream(change["tenant_id"]), action="BudgetLevelChangeFailed", outcome="FAILED", workflow=WORKFLOW,
+                     execution=step["context"]["execution"],
+                     detail={"error": name, "reason": message, "level": change["to"], "previous_level": change["from"]})
+    else:
+        audit.append(HUB_STREAM, action="BudgetRunFailed", outcome="FAILED", workflow=WORKFLOW,
+                     execution=step["context"]["execution"], detail={"error": name, "reason": message})
+    return {"error": name}
+
+
 # --- meter ----------------------------------------------------------------------------------
 
 def _read_usage(region: str, profiles: list[dict], start: datetime, end: datetime) -> dict[str, pricing.Usage]:
