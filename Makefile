@@ -17,21 +17,22 @@ $(BIN)/hubctl: pyproject.toml requirements/runtime.lock
 	$(BIN)/python -m pip install -q -c requirements/runtime.lock -e '.[test]'
 	@touch $@
 
+# A tool with its own pinned environment: $(1) the folder, $(2) its lock file.
+define tool-venv
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ not found: install it or run make PYTHON=/path/to/python3"; exit 1; }
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install -q --upgrade pip
+	$(1)/bin/python -m pip install -q -r $(2)
+	@touch $@
+endef
+
 # aws-sam-cli pins an older boto3 than the runtime: it lives in its own environment.
 $(SAM_VENV)/bin/sam: requirements/sam.lock
-	@test -n "$(PYTHON)" || { echo "Python 3.11+ not found: install it or run make PYTHON=/path/to/python3"; exit 1; }
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.lock
-	@touch $@
+	$(call tool-venv,$(SAM_VENV),requirements/sam.lock)
 
 # checkov pins its own boto3 and friends too: its own environment as well.
 $(CHECKOV_VENV)/bin/checkov: requirements/checkov.lock
-	@test -n "$(PYTHON)" || { echo "Python 3.11+ not found: install it or run make PYTHON=/path/to/python3"; exit 1; }
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements/checkov.lock
-	@touch $@
+	$(call tool-venv,$(CHECKOV_VENV),requirements/checkov.lock)
 
 demo: $(BIN)/hubctl
 	$(BIN)/hubctl demo

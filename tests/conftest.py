@@ -10,6 +10,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
 
+def tool(name: str, venv: str) -> str | None:
+    """A command from its own pinned environment (`make test` builds `venv`), else from PATH."""
+    import shutil
+
+    local = ROOT / venv / "bin" / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
 def sample(name: str) -> dict:
     """A sample event file from events/<workflow>/<case>.json (a fresh copy every time)."""
     return copy.deepcopy(json.loads((EVENTS / name).read_text()))

@@ -81,6 +81,21 @@ class Scenario:
         """The workflow's own invariants after a permanent failure at `state`."""
         raise NotImplementedError
 
+    def onboard_fresh_tenant(self, prefix: str, first_account: int, budget_usd) -> tuple[str, str]:
+        """A new tenant in its own spoke account, onboarded without faults in the way."""
+        self.runs += 1
+        tenant_id, account = f"{prefix}-{self.runs:03d}", f"{first_account + self.runs:012d}"
+        self.hub.deploy_tenant_spoke(account, f"{tenant_id}-external-id")
+        self.hub.put_event("TenantOnboardingRequested", tenant_event(tenant_id, account, budget_usd)["detail"])
+        self.hub.wait_for_executions(timeout=120)
+        return tenant_id, account
+
+    def start_execution(self, machine_output: str, request: dict) -> str:
+        arn = self.hub.client("stepfunctions").start_execution(
+            stateMachineArn=self.hub.outputs[machine_output], input=json.dumps(request))["executionArn"]
+        self.hub.wait_for_executions(timeout=120)
+        return arn
+
     def execution_of(self, run: Run) -> dict:
         return self.hub.client("stepfunctions").describe_execution(executionArn=run.execution_arn)
 
@@ -123,18 +138,11 @@ class BudgetAlerts(Scenario):
     machine = "BudgetAlertsStateMachine"
 
     def start(self) -> Run:
-        self.runs += 1
-        tenant_id = f"fault-budget-{self.runs:03d}"
-        account = f"{300000000000 + self.runs:012d}"
-        self.hub.deploy_tenant_spoke(account, f"{tenant_id}-external-id")
-        self.hub.put_event("TenantOnboardingRequested", tenant_event(tenant_id, account, 1)["detail"])
-        self.hub.wait_for_executions(timeout=120)
+        tenant_id, account = self.onboard_fresh_tenant("fault-budget", 300000000000, 1)
         profile = registry_items(self.hub, tenant_id)["PROFILE#amazon.nova-pro-v1:0"]
         record_usage(self.hub, profile, datetime(2026, 10, 2, 12, tzinfo=timezone.utc), 1, 2_000_000, 0)  # RED
-        arn = self.hub.client("stepfunctions").start_execution(
-            stateMachineArn=self.hub.outputs["BudgetAlertsStateMachineArn"],
-            input=json.dumps({"as_of": "2026-10-03T00:00:00Z", "tenants": [tenant_id], "requested_by": "fault-test"}))["executionArn"]
-        self.hub.wait_for_executions(timeout=120)
+        arn = self.start_execution("BudgetAlertsStateMachineArn",
+                                   {"as_of": "2026-10-03T00:00:00Z", "tenants": [tenant_id], "requested_by": "fault-test"})
         return Run(arn, {"tenant_id": tenant_id, "account": account})
 
     def happy(self, run, description):
@@ -158,17 +166,10 @@ class Retirement(Scenario):
     machine = "RetirementStateMachine"
 
     def start(self) -> Run:
-        self.runs += 1
-        tenant_id = f"fault-retire-{self.runs:03d}"
-        account = f"{400000000000 + self.runs:012d}"
-        self.hub.deploy_tenant_spoke(account, f"{tenant_id}-external-id")
-        self.hub.put_event("TenantOnboardingRequested", tenant_event(tenant_id, account, 100)["detail"])
-        self.hub.wait_for_executions(timeout=120)
-        request = {"model": "amazon.nova-pro-v1", "version": "0", "tenants": [tenant_id], "grace": "PT1S", "successor": None,
-                   "reason": "fault test", "requested_by": "fault-test"}
-        arn = self.hub.client("stepfunctions").start_execution(
-            stateMachineArn=self.hub.outputs["RetirementStateMachineArn"], input=json.dumps(request))["executionArn"]
-        self.hub.wait_for_executions(timeout=120)
+        tenant_id, _ = self.onboard_fresh_tenant("fault-retire", 400000000000, 100)
+        arn = self.start_execution("RetirementStateMachineArn", {
+            "model": "amazon.nova-pro-v1", "version": "0", "tenants": [tenant_id], "grace": "PT1S", "successor": None,
+            "reason": "fault test", "requested_by": "fault-test"})
         return Run(arn, {"tenant_id": tenant_id})
 
     def happy(self, run, description):

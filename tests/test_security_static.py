@@ -4,12 +4,12 @@ append-only audit, protected and encrypted data, dead-letter queues with alarms,
 state machines. Linters run too: cfn-lint with the serverless rules, and checkov."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import tool
 
 from hubsim.deploy import load_template, translate
 
@@ -194,14 +194,9 @@ def test_cfn_lint_with_the_serverless_rules_passes(template):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _checkov() -> str | None:
-    local = ROOT / ".venv-checkov" / "bin" / "checkov"
-    return str(local) if local.exists() else shutil.which("checkov")
-
-
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
 def test_checkov_passes(template):
-    checkov = _checkov()
+    checkov = tool("checkov", ".venv-checkov")
     if checkov is None:
         pytest.skip("checkov is not installed (make test installs it in .venv-checkov)")
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"}

@@ -1,11 +1,11 @@
-"""Static checks of every template, offline: cfn-lint, `sam validate --lint`, and what the hub promises."""
+"""Static checks of every template, offline: `sam validate --lint`, and what the hub promises (cfn-lint with
+the serverless rules and checkov: test_security_static.py)."""
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import tool
 
 from hubsim.deploy import load_template
 
@@ -13,21 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = [ROOT / "template.yaml", *sorted((ROOT / "spokes").glob("*.yaml"))]
 
 
-def _sam() -> str | None:
-    local = ROOT / ".venv-sam" / "bin" / "sam"
-    return str(local) if local.exists() else shutil.which("sam")
-
-
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
-def test_cfn_lint_passes(template):
-    cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), str(template)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
 def test_sam_validate_lint_passes_offline(template):
-    sam = _sam()
+    sam = tool("sam", ".venv-sam")
     if sam is None:
         pytest.skip("aws-sam-cli is not installed (make test installs it in .venv-sam)")
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
