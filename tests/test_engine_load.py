@@ -1,5 +1,9 @@
-"""The local engine holds 200 concurrent onboarding executions: none lost, none failed by the engine."""
+"""The local engine holds a hundred concurrent onboarding executions: none lost, none failed by the engine.
+
+100 in the test command (the server load test in test_local_server.py runs 1,000 more executions);
+GENAI_HUB_LOAD_ONBOARDINGS=200 runs the earlier figure."""
 import json
+import os
 import time
 
 from conftest import sample
@@ -8,11 +12,11 @@ from genai_hub import audit
 from hubctl import views
 from hubctl.stack import Hub
 
-CONCURRENT = 200
+CONCURRENT = int(os.environ.get("GENAI_HUB_LOAD_ONBOARDINGS", "100"))
 
 
-def test_200_concurrent_onboardings_all_complete(hub, record_property):
-    # Given 200 tenants spread over four spoke accounts
+def test_concurrent_onboardings_all_complete(hub, record_property):
+    # Given CONCURRENT tenants spread over four spoke accounts
     base = sample("onboarding/acme-retail-us.json")["detail"]
     accounts = [f"7000000000{k:02d}" for k in range(4)]
     for account in accounts:
@@ -24,7 +28,7 @@ def test_200_concurrent_onboardings_all_complete(hub, record_property):
         detail["spoke"]["account_id"] = accounts[n % len(accounts)]
         details.append(detail)
 
-    # When all 200 onboarding events arrive at once (PutEvents batches of 10)
+    # When all the onboarding events arrive at once (PutEvents batches of 10)
     started = time.perf_counter()
     events = hub.client("events")
     for i in range(0, CONCURRENT, 10):

@@ -147,3 +147,43 @@ def test_aws_cli_lists_the_onboarding_state_machine(server):
     outputs = _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]["Outputs"]
     onboarding = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "OnboardingStateMachineArn")
     assert onboarding in [m["stateMachineArn"] for m in json.loads(listed.stdout)["stateMachines"]]
+
+
+CLIENTS, STARTS_PER_CLIENT = 20, 50
+
+
+def test_the_server_completes_every_workflow_start_of_20_concurrent_clients(server, record_property):
+    # Given 20 clients, each with its own connection, starting 50 budget runs as fast as they can
+    from concurrent.futures import ThreadPoolExecutor
+
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in
+               _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]["Outputs"]}
+    arn = outputs["BudgetAlertsStateMachineArn"]
+    request = json.dumps({"as_of": "2026-10-15T00:00:00Z", "requested_by": "load-test"})
+
+    def client_starts(number: int) -> list[str]:
+        sfn = _client("stepfunctions", server)
+        return [sfn.start_execution(stateMachineArn=arn, name=f"load-{number:02d}-{n:02d}", input=request)["executionArn"]
+                for n in range(STARTS_PER_CLIENT)]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        arns = [a for batch in pool.map(client_starts, range(CLIENTS)) for a in batch]
+    accepted = time.perf_counter() - started
+
+    # Then every start is known to the engine and every execution ends SUCCEEDED
+    sfn = _client("stepfunctions", server)
+    deadline = time.monotonic() + 300
+    while True:
+        statuses = {}
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            statuses.update({e["executionArn"]: e["status"] for e in page["executions"]})
+        if not [a for a in arns if statuses.get(a) in (None, "RUNNING")]:
+            break
+        assert time.monotonic() < deadline, f"{sum(1 for a in arns if statuses.get(a) == 'RUNNING')} still running after 300 s"
+        time.sleep(1)
+    took = time.perf_counter() - started
+    assert len(set(arns)) == CLIENTS * STARTS_PER_CLIENT
+    assert {statuses[a] for a in arns} == {"SUCCEEDED"}
+    record_property("figures", f"local server: {CLIENTS} clients x {STARTS_PER_CLIENT} budget-run starts accepted in "
+                               f"{accepted:.1f}s, all {len(arns)} SUCCEEDED in {took:.1f}s ({len(arns) / took:.1f} executions/s)")
