@@ -7,8 +7,8 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from genai_hub import audit
-from genai_hub.registry import from_item
+from genai_hub import audit, config
+from genai_hub.registry import TENANTS_KEY, from_item
 from hubctl.stack import Hub
 
 # Piped output (CI logs, grep) gets a wide page rather than rich's 80-column default.
@@ -394,7 +394,6 @@ def verify_audit(hub: Hub) -> list[audit.ChainProblem]:
 LEVEL_STYLE = {"GREEN": "green", "YELLOW": "yellow", "ORANGE": "dark_orange", "RED": "bold red"}
 STATUS_STYLE["SUSPENDED"] = "bold red"
 _BLOCKS = " ▏▎▍▌▋▊▉█"
-DEFAULT_THRESHOLDS = {"yellow": 0.8, "orange": 0.9}  # as onboarding stores them when the request names none
 
 
 def level_text(level: str | None) -> str:
@@ -407,23 +406,25 @@ def level_text(level: str | None) -> str:
 def budget_thresholds(meta: dict) -> dict[str, float]:
     """A tenant's yellow and orange fractions (stored as strings or numbers; defaults when absent)."""
     stored = (meta.get("budget") or {}).get("thresholds") or {}
-    return {name: float(stored.get(name, default)) for name, default in DEFAULT_THRESHOLDS.items()}
+    return {name: float(stored.get(name, default)) for name, default in config.default_budget_thresholds().items()}
 
 
-def month_usage(hub: Hub, month: str) -> list[dict]:
-    """Every tenant's usage item of a month (TENANT#<id> / USAGE#<month>): one query on the ByModel index."""
+def _index_items(hub: Hub, key: str) -> list[dict]:
+    """Every registry item whose gsi1pk is `key`: one paged query on the ByModel index, never a scan."""
     pages = hub.client("dynamodb").get_paginator("query").paginate(
         TableName=hub.output("RegistryTableName"), IndexName="ByModel", KeyConditionExpression="gsi1pk = :k",
-        ExpressionAttributeValues={":k": {"S": f"USAGE#{month}"}})
+        ExpressionAttributeValues={":k": {"S": key}})
     return [from_item(i) for page in pages for i in page["Items"]]
 
 
+def month_usage(hub: Hub, month: str) -> list[dict]:
+    """Every tenant's usage item of a month (TENANT#<id> / USAGE#<month>)."""
+    return _index_items(hub, f"USAGE#{month}")
+
+
 def indexed_tenants(hub: Hub) -> dict[str, dict]:
-    """Every tenant's META item, from the ByModel index (gsi1pk TENANTS): one query, never a scan."""
-    pages = hub.client("dynamodb").get_paginator("query").paginate(
-        TableName=hub.output("RegistryTableName"), IndexName="ByModel", KeyConditionExpression="gsi1pk = :k",
-        ExpressionAttributeValues={":k": {"S": "TENANTS"}})
-    return {t["tenant_id"]: t for t in (from_item(i) for page in pages for i in page["Items"])}
+    """Every tenant's META item (gsi1pk TENANTS)."""
+    return {t["tenant_id"]: t for t in _index_items(hub, TENANTS_KEY)}
 
 
 def hub_budget(hub: Hub, month: str) -> tuple[dict | None, dict]:
@@ -503,7 +504,7 @@ def print_usage(hub: Hub, month: str) -> None:
         console.print(f"  no usage metered for {month}: {', '.join(unmetered[:20])}" + (f" (and {len(unmetered) - 20} more)" if len(unmetered) > 20 else ""))
     hub_item, hub_meta = hub_budget(hub, month)
     if hub_item:
-        level = hub_meta["budget_level"] if hub_meta.get("budget_level_month") == month else hub_item.get("level", "")
+        level = level_in_force(hub_item, hub_meta)
         console.print(f"[bold]hub[/bold] {level_text(level)}: month to date {_usd(hub_item['month_to_date_usd'])} USD, forecast "
                       f"{_usd(hub_item['forecast_usd'])} USD, hub budget {_usd(hub_item['limit_usd'])} USD "
                       f"({_share(hub_item['month_to_date_usd'], hub_item['limit_usd'])} spent), {hub_item.get('tenants', 0)} tenant(s), "
@@ -593,8 +594,8 @@ def usage_chart_panels(hub: Hub, month: str, tenant_id: str | None = None, most:
         hub_item, hub_meta = hub_budget(hub, month)
         if hub_item:
             panels.append({"title": f"hub, {hub_item.get('tenants', 0)} tenant(s)", "days": hub_item.get("days") or {},
-                           "limit": _dec(hub_item["limit_usd"]), **DEFAULT_THRESHOLDS,
-                           "level": hub_meta["budget_level"] if hub_meta.get("budget_level_month") == month else hub_item.get("level")})
+                           "limit": _dec(hub_item["limit_usd"]), **config.default_budget_thresholds(),
+                           "level": level_in_force(hub_item, hub_meta)})
     chosen = [i for i in usage if tenant_id in (None, i["tenant_id"])]
     chosen.sort(key=lambda i: (-_spent(i), i["tenant_id"]))
     for item in chosen[:most]:

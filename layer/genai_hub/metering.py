@@ -250,7 +250,7 @@ def meter_tenant(tenant: dict, until: datetime) -> dict:
     start = _parse(watermark) if watermark else budget.month_start(until)
     policy = tenant_policy(tenant)
     in_force, in_force_month = tenant.get("budget_level", "GREEN"), tenant.get("budget_level_month")
-    metered = False
+    metered, assessment = False, None
     if start < until:
         usage = _meter_window(registry.tenant_items(tenant_id, "PROFILE#"), start, until)
         months = sorted({budget.month_of(s) for s, _ in budget.day_slices(start, until)})
@@ -261,17 +261,18 @@ def meter_tenant(tenant: dict, until: datetime) -> dict:
                 at, held = until, (in_force, in_force_month)
             else:  # a closed month is assessed at its last second: its level is history, kept for reports
                 at, held = _last_second(touched), ("GREEN", None)
-            item.update(_assessment_fields(budget.assess(policy, _decimal_days(item), at, *held), policy, at),
-                        metered_until=_iso(until))
+            assessed = budget.assess(policy, _decimal_days(item), at, *held)
+            if touched == month:
+                assessment = assessed
+            item.update(_assessment_fields(assessed, policy, at), metered_until=_iso(until))
             items.append(item)
         metered = _commit(tenant, until, items)
         if not metered:
             logger.info("window metered by another run", extra={"tenant_id": tenant_id, "until": _iso(until)})
-    if metered:
-        current = items[-1]  # the month of `until` sorts last
-    else:
-        current = registry.get_item(usage_key(tenant_id, month)) or {"days": {}}
-    assessment = budget.assess(policy, _decimal_days(current), until, in_force, in_force_month)
+    if not metered or assessment is None:
+        # Another run wrote the window, or it ended at the month's first second (nothing of it metered).
+        current = registry.get_item(usage_key(tenant_id, month)) or {}
+        assessment = budget.assess(policy, _decimal_days(current), until, in_force, in_force_month)
     result = {"tenant_id": tenant_id, "metered": metered, "level": assessment.level,
               "month_to_date_usd": _usd(assessment.month_to_date), "forecast_usd": _usd(assessment.forecast)}
     if assessment.level != in_force or _unfinished(tenant):
@@ -324,23 +325,23 @@ def meter_tenants(step: dict) -> dict:
 
 # --- act --------------------------------------------------------------------------------------
 
-def _claim(tenant_id: str, change: dict, execution: str) -> bool:
-    """Take the change on the tenant's META item; False when another run has it or the level moved."""
+def _claim(tenant_id: str, change: dict, execution: str) -> dict | None:
+    """Take the change on the tenant's META item and return the claim; None when another run has it
+    or the level moved."""
     stale = _iso(datetime.now(timezone.utc) - timedelta(seconds=CLAIM_STALE_SECONDS))
+    claim = {"execution": execution, "from": change["from"], "to": change["to"], "claimed_at": registry.now(), "done": False}
     try:
         registry.update_item(
             {"pk": registry.tenant_pk(tenant_id), "sk": "META"},
-            {"budget_level": change["to"], "budget_level_month": change["month"],
-             "budget_change": {"execution": execution, "from": change["from"], "to": change["to"],
-                               "claimed_at": registry.now(), "done": False}},
+            {"budget_level": change["to"], "budget_level_month": change["month"], "budget_change": claim},
             condition="#level = :from AND (attribute_not_exists(#claim) OR #claim.#done = :true OR #claim.#at < :stale)",
             names={"#level": "budget_level", "#claim": "budget_change", "#done": "done", "#at": "claimed_at"},
             values={":from": change["from"], ":true": True, ":stale": stale},
         )
-        return True
+        return claim
     except Exception as exc:
         if aws.error_code(exc) == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
 
 
@@ -363,8 +364,10 @@ def apply_level_change(step: dict) -> dict:
         return {"applied": False, "reason": "tenant gone"}
     claim = tenant.get("budget_change") or {}
     mine = claim.get("execution") == execution and claim.get("to") == change["to"] and not claim.get("done", True)
-    if not mine and not _claim(tenant_id, change, execution):
-        return {"applied": False, "reason": "claimed by another run or superseded"}
+    if not mine:
+        claim = _claim(tenant_id, change, execution)
+        if claim is None:
+            return {"applied": False, "reason": "claimed by another run or superseded"}
     session = f"budget-{tenant_id}"
     action = "notified"
     if change["to"] == "RED":
@@ -390,7 +393,7 @@ def apply_level_change(step: dict) -> dict:
                                                "monthly_limit_usd", "reasons", "action", "as_of")})
     registry.update_item(
         {"pk": registry.tenant_pk(tenant_id), "sk": "META"},
-        {"status": status, "budget_change": {**(registry.get_tenant(tenant_id).get("budget_change") or {}), "done": True}},
+        {"status": status, "budget_change": {**claim, "done": True}},
         condition="#claim.#ex = :me", names={"#claim": "budget_change", "#ex": "execution"}, values={":me": execution},
     )
     return {"applied": True, "event": event, "notify_admins": "admins" in notify,
@@ -410,14 +413,14 @@ def _message(event: dict) -> str:
 
 # --- the hub as a whole ---------------------------------------------------------------------------
 
-def _hub_month(month: str, at: datetime, in_force: str = "GREEN", in_force_month: str | None = None) -> tuple[budget.Assessment, int]:
+def _hub_month(policy: Policy, month: str, at: datetime, in_force: str = "GREEN",
+               in_force_month: str | None = None) -> tuple[budget.Assessment, int]:
     """Sum every tenant's usage item of `month`, assess it at `at` and write the hub's item."""
     items = month_usage(month)
     days: dict[str, Decimal] = {}
     for item in items:
         for day, value in _decimal_days(item).items():
             days[day] = days.get(day, _ZERO) + value
-    policy = hub_policy()
     assessment = budget.assess(policy, days, at, in_force, in_force_month)
     aws.client("dynamodb").put_item(TableName=config.registry_table(), Item=registry.to_item({
         "pk": HUB_PK, "sk": f"USAGE#{month}", "kind": "hub-usage", "month": month,
@@ -434,13 +437,12 @@ def assess_hub(step: dict) -> dict:
     until, execution = _parse(step["run"]["until"]), step["context"]["execution"]
     month = budget.month_of(until)
     # The first runs of a month still book the end of the last one into tenants' items: close it too.
+    policy = hub_policy()
     last_month = budget.month_start(until) - timedelta(seconds=1)
-    _hub_month(budget.month_of(last_month), last_month)
+    _hub_month(policy, budget.month_of(last_month), last_month)
     meta = registry.get_item({"pk": HUB_PK, "sk": "META"}) or {}
     in_force = meta.get("budget_level", "GREEN")
-    assessment, tenants = _hub_month(month, until, in_force, meta.get("budget_level_month"))
-    policy = hub_policy()
-    ddb = aws.client("dynamodb")
+    assessment, tenants = _hub_month(policy, month, until, in_force, meta.get("budget_level_month"))
     _publish({"HubMonthToDateUsd": float(assessment.month_to_date), "HubForecastUsd": float(assessment.forecast),
               "HubBudgetLevel": budget.rank(assessment.level)})
     summary = {"changed": False, "level": assessment.level, "month_to_date_usd": _usd(assessment.month_to_date),
@@ -448,7 +450,7 @@ def assess_hub(step: dict) -> dict:
     if assessment.level == in_force:
         return summary
     try:
-        ddb.put_item(
+        aws.client("dynamodb").put_item(
             TableName=config.registry_table(),
             Item=registry.to_item({"pk": HUB_PK, "sk": "META", "kind": "hub", "budget_level": assessment.level,
                                    "budget_level_month": month, "execution": execution, "updated_at": registry.now()}),
