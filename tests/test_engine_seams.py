@@ -266,6 +266,95 @@ def test_cfn_state_machine_executes_with_substitutions_and_nameless_starts(engin
         assert datetime.fromisoformat(output["started"])  # $$.Execution.StartTime (a datetime in moto)
 
 
+def test_a_definition_is_validated_and_parsed_once_and_a_bad_one_still_refused(engine, monkeypatch):
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    sfn = engine.client("stepfunctions")
+    role = f"arn:aws:iam::{HUB_ACCOUNT}:role/seam-states"
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"ok": 1}, "End": True}}})
+    parses = []
+    parse = asl_parser.AmazonStateLanguageParser.parse
+    monkeypatch.setattr(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(lambda d: parses.append(d) or parse(d)))
+
+    # Given one definition used by two machines, each executed twice
+    arns = [sfn.create_state_machine(name=f"seam-once-{i}", definition=definition, roleArn=role)["stateMachineArn"]
+            for i in range(2)]
+    for arn in arns * 2:
+        execution = _wait_for_execution(sfn, sfn.start_execution(stateMachineArn=arn)["executionArn"])
+        assert execution["status"] == "SUCCEEDED" and json.loads(execution["output"]) == {"ok": 1}
+    # Then it was parsed at most once (not at all when an earlier test of this process parsed it)
+    assert parses.count(definition) <= 1
+
+    # And a definition that is not valid ASL is refused, every time, with the parser's reason (moto
+    # sends InvalidDefinition with an empty error code)
+    for attempt in range(2):
+        with pytest.raises(ClientError) as refused:
+            sfn.create_state_machine(name=f"seam-bad-{attempt}", definition='{"StartAt": "Nowhere"}', roleArn=role)
+        assert "definition for Program" in refused.value.response["Error"]["Message"] and "Nowhere" in refused.value.response["Error"]["Message"]
+    assert not [m for m in sfn.list_state_machines()["stateMachines"] if m["name"].startswith("seam-bad")]
+
+
+def test_json_and_yaml_template_bodies_read_alike(engine, tmp_path, monkeypatch):
+    import moto.cloudformation.models as cfn_models
+
+    cfn = engine.client("cloudformation")
+    yaml_body = textwrap.dedent("""\
+        Parameters:
+          Suffix: {Type: String, Default: one}
+        Resources:
+          Queue:
+            Type: AWS::SQS::Queue
+            Properties:
+              QueueName: !Sub seam-body-${Suffix}
+        Outputs:
+          QueueName: {Value: !GetAtt Queue.QueueName}
+    """)
+    json_body = json.dumps({
+        "Parameters": {"Suffix": {"Type": "String", "Default": "one"}},
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue",
+                                "Properties": {"QueueName": {"Fn::Sub": "seam-body-${Suffix}"}}}},
+        "Outputs": {"QueueName": {"Value": {"Fn::GetAtt": ["Queue", "QueueName"]}}},
+    }, indent=2)
+
+    def outputs(stack: str) -> dict:
+        return {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+
+    # A YAML body with short-form tags is still read by moto's YAML reading
+    cfn.create_stack(StackName="seam-yaml", TemplateBody=yaml_body, Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "yaml"}])
+    assert outputs("seam-yaml") == {"QueueName": "seam-body-yaml"}
+
+    # A JSON body is read without the YAML loader at all, to the same stack
+    monkeypatch.setattr(cfn_models.yaml, "load", lambda *a, **k: pytest.fail("JSON body read with the YAML loader"))
+    cfn.create_stack(StackName="seam-json", TemplateBody=json_body, Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "json"}])
+    assert outputs("seam-json") == {"QueueName": "seam-body-json"}
+
+
+def test_a_stack_gets_the_same_generated_names_in_a_fresh_emulation_and_new_ones_when_recreated(engine):
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.models import moto_api_backend
+
+    cfn = engine.client("cloudformation")
+    body = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+                       "Outputs": {"QueueName": {"Value": {"Fn::GetAtt": ["Queue", "QueueName"]}}}})
+
+    def deployed_name() -> str:
+        cfn.create_stack(StackName="seam-names", TemplateBody=body)
+        return cfn.describe_stacks(StackName="seam-names")["Stacks"][0]["Outputs"][0]["OutputValue"]
+
+    # A generated name keeps CloudFormation's shape
+    first = deployed_name()
+    assert re.fullmatch(r"seam-names-Queue-[A-Z0-9]{12}", first)
+    drawn_after = mock_random.random()
+    # Created again after a delete, the stack gets a new name, as on AWS
+    cfn.delete_stack(StackName="seam-names")
+    assert deployed_name() != first
+    # In a fresh emulation the same deployment gets the same name (its definitions parse once)
+    moto_api_backend.reset()
+    assert deployed_name() == first
+    # And the shared random source was not made predictable by the seeded deployments
+    assert mock_random.random() != drawn_after
+
+
 # ------------------------------------------------------------------------------ eventbridge
 EVENTS_TEMPLATE = """\
     AWSTemplateFormatVersion: "2010-09-09"
