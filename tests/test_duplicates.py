@@ -11,6 +11,7 @@ from conftest import application_profiles, audit_records, registry_items
 from test_budget import record_usage, tenant_event
 from test_evaluation import GOOD, _version, research  # noqa: F401 (research is a fixture)
 
+from hubctl.cli import main as hubctl
 from hubsim import sample_model
 from hubsim.deploy import load_template
 from test_faults_every_state import ROOT
@@ -127,6 +128,14 @@ def test_retiring_a_version_while_it_is_evaluated_is_refused_and_audited(hub, re
     assert (rejected["detail"]["workflow"], rejected["detail"]["field"]) == ("model-retirement", "$.version")
     assert _version(hub, version="3.0.0")["status"] in ("EVALUATING", "AWAITING_APPROVAL")
     assert "RejectRetirementRequest" in [r["action"] for r in audit_records(hub, "model#support-bot")]
+
+    # And the evaluation goes on to its person's decision as if nothing had been asked
+    while _version(hub, version="3.0.0")["status"] != "AWAITING_APPROVAL":
+        assert datetime.now(timezone.utc).timestamp() < deadline + 120
+        time.sleep(0.2)
+    assert hubctl(["approve", "support-bot", "3.0.0", "--approver", "dup-test@example.com"]) == 0
+    hub.wait_for_executions(timeout=60)
+    assert _version(hub, version="3.0.0")["status"] == "APPROVED"
 
 
 def test_a_duplicate_onboarding_while_the_tenant_is_suspended_changes_nothing(hub, onboard, hub_events):
