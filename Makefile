@@ -8,7 +8,7 @@ SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint sam-validate local clean
+.PHONY: demo test bench lint sam-validate local clean
 
 $(BIN)/hubctl: pyproject.toml requirements/runtime.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ not found (3.12 preferred): install it or run make PYTHON=/path/to/python3"; exit 1; }
@@ -39,6 +39,10 @@ demo: $(BIN)/hubctl
 
 test: $(BIN)/hubctl $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/pytest $(PYTEST_ARGS)
+
+# Every workflow timed and counted on the embedded emulation: bench/results.{json,md}, bench/scaling.png.
+bench: $(BIN)/hubctl $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/hubctl bench $(BENCH_ARGS)
 
 lint: $(BIN)/hubctl $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml spokes/*.yaml

@@ -91,6 +91,26 @@ def _parser() -> argparse.ArgumentParser:
     _list_and_show(sub, "executions", "workflow executions", "executions of every workflow",
                    "states, timings and errors of one execution", "execution_arn")
 
+    bench = sub.add_parser(
+        "bench", help="benchmark every workflow on the embedded emulation; writes bench/results.{json,md} and bench/scaling.png",
+        description="Time each workflow's happy path (1 and N at once), its engine overhead, transitions, Lambda calls and\n"
+                    "DynamoDB writes per execution priced per 1,000 (bench/prices.json), scaling of retirement and\n"
+                    "onboarding, cold-start imports, and the time of hubctl demo and of the test suite.",
+        epilog="examples:\n  hubctl bench                      everything (about 15 minutes on 2 cores)\n"
+               "  hubctl bench --quick              no 5,000-tenant point, no test suite (a few minutes)\n"
+               "bench/baseline.json, when present (a run on an earlier commit), adds a before/after column.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_argument("--concurrency", type=int, default=32, metavar="N", help="executions at once (default 32)")
+    bench.add_argument("--sizes", default="100,1000,5000", metavar="N,N",
+                       help="tenants for the scaling runs (default 100,1000,5000; 'none' skips them)")
+    bench.add_argument("--quick", action="store_true", help="sizes 100,1000 and no test suite run")
+    bench.add_argument("--no-suite", action="store_true", help="do not time the test suite")
+    bench.add_argument("--no-demo", action="store_true", help="do not time hubctl demo")
+    bench.add_argument("--no-cold-starts", action="store_true", help="do not measure cold-start imports")
+    events = sub.add_parser("events", help="events and notifications the workflows could not deliver")
+    ev_actions = events.add_subparsers(dest="action", metavar="ACTION")
+    ev_actions.add_parser("undelivered", help="list what is kept in the undelivered queue (workflow, state, event)")
+    ev_actions.add_parser("redrive", help="deliver every kept event or notification again; each leaves the queue once delivered")
     audit = sub.add_parser("audit", help="the tamper-evident audit trail")
     a_sub = audit.add_subparsers(dest="action", metavar="ACTION")
     a_show = a_sub.add_parser("show", help="records of one tenant (or every stream)")
@@ -649,6 +669,21 @@ def _decide(hub, args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from hubctl import bench
+
+    text = "100,1000" if args.quick and args.sizes == "100,1000,5000" else args.sizes
+    try:
+        sizes = () if text == "none" else tuple(int(n) for n in text.split(","))
+        if any(n < 1 for n in sizes) or args.concurrency < 1:
+            raise ValueError
+    except ValueError:
+        raise _usage_error(f"--sizes {text!r} / --concurrency {args.concurrency}: expected positive whole numbers "
+                           "(e.g. --sizes 100,1000 --concurrency 8)", "bench")
+    return bench.run(concurrency=args.concurrency, sizes=sizes, cold=not args.no_cold_starts, demo=not args.no_demo,
+                     suite=not (args.no_suite or args.quick))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -659,6 +694,8 @@ def main(argv: list[str] | None = None) -> int:
         from hubctl.demo import run
 
         return run(quiet=args.quiet)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "local":
         if args.action != "up":
             parser.parse_args(["local", "--help"])
@@ -707,6 +744,10 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             views.print_execution(hub, args.execution_arn)
             return 0
+        if args.command == "events":
+            from hubctl import redrive
+
+            return redrive.redrive(hub) if args.action == "redrive" else redrive.list_undelivered(hub)
         if args.command == "audit":
             if args.action == "verify":
                 return 1 if views.verify_audit(hub) else 0

@@ -8,6 +8,12 @@ For each workflow, a scenario drives its happy path on one local hub, with fresh
   must end (never stuck) in its failure path, the failure audited under the execution, the audit
   chains intact, and the workflow's own invariants hold (no orphan profile, role, grant, import
   job or lock; nothing left half-done in the registry).
+
+The same for every direct service integration (events:putEvents, sns:publish, dynamodb:putItem):
+throttled twice, the run still succeeds; failing for good, a delivery is kept in the undelivered
+queue and audited while the work stands, and `hubctl events redrive` delivers it afterwards (the
+evaluation a kept ModelImported was to start then runs); the onboarding lock ends the run with
+nothing created, audited.
 """
 import json
 import time
@@ -39,6 +45,24 @@ def _lambda_tasks(states: dict, substitutions: dict) -> dict[str, str]:
         for nested in (state.get("ItemProcessor") or state.get("Iterator") or {}, *state.get("Branches", [])):
             found.update(_lambda_tasks(nested.get("States", {}), substitutions))
     return found
+
+
+def _direct_integrations(states: dict) -> dict[str, str]:
+    """{Task state: service} of a definition's direct integrations (arn:aws:states:::service:action)."""
+    found = {}
+    for name, state in states.items():
+        if state.get("Type") == "Task" and state.get("Resource", "").startswith("arn:aws:states:::"):
+            found[name] = state["Resource"].split(":::", 1)[1].split(":", 1)[0]
+        for nested in (state.get("ItemProcessor") or state.get("Iterator") or {}, *state.get("Branches", [])):
+            found.update(_direct_integrations(nested.get("States", {})))
+    return found
+
+
+def direct_integrations() -> dict[str, dict[str, str]]:
+    """{state machine logical id: {direct-integration Task state: service}} from template.yaml."""
+    template = load_template(ROOT / "template.yaml")
+    return {name: _direct_integrations(json.loads((ROOT / r["Properties"]["DefinitionUri"]).read_text())["States"])
+            for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::StateMachine"}
 
 
 def workflows() -> dict[str, dict[str, str]]:
@@ -95,6 +119,10 @@ class Scenario:
             stateMachineArn=self.hub.outputs[machine_output], input=json.dumps(request))["executionArn"]
         self.hub.wait_for_executions(timeout=120)
         return arn
+
+    def settle(self, run: Run) -> None:
+        """Wait for what the run set off (and answer what a person would)."""
+        self.hub.wait_for_executions(timeout=120)
 
     def execution_of(self, run: Run) -> dict:
         return self.hub.client("stepfunctions").describe_execution(executionArn=run.execution_arn)
@@ -224,6 +252,9 @@ class ImportAndEvaluation(Scenario):
             assert time.monotonic() < deadline, f"still running after {timeout}s: {running[0]['executionArn']}"
             time.sleep(0.2)
 
+    def settle(self, run):
+        self._approve_when_asked(run.ids["version"])
+
     def happy(self, run, description):
         super().happy(run, description)
         assert _version(self.hub, version=run.ids["version"])["status"] == "APPROVED"
@@ -302,3 +333,70 @@ def test_transient_failures_of_every_task_are_retried_and_permanent_ones_end_in_
     assert problems == {}, problems
     record_property("figures", f"{machine}: {len(functions)} functions failed twice (transient), "
                                f"{len(visited)} Task states failed permanently, each compensated and audited")
+
+
+def _undelivered(hub) -> list[dict]:
+    sqs, url = hub.client("sqs"), hub.outputs["UndeliveredQueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def _audited(hub, execution_arn: str, action: str) -> bool:
+    streams = audit.read_all(hub.outputs["AuditTableName"], hub.client("dynamodb"))
+    return any(r["execution"] == execution_arn and r["action"] == action and r["outcome"] == "FAILED"
+               for records in streams.values() for r in records)
+
+
+# What each service answers when it throttles (the code its integration's error name is built from).
+THROTTLED = {"dynamodb": "ThrottlingException", "events": "ThrottlingException", "sns": "ThrottlingException",
+             "lambda": "TooManyRequestsException"}
+
+
+def test_every_directly_called_service_has_a_throttling_error():
+    assert {s for machine in direct_integrations().values() for s in machine.values()} <= set(THROTTLED)
+
+
+@pytest.mark.parametrize("machine", sorted(SCENARIOS))
+def test_direct_integrations_are_retried_and_a_lasting_failure_loses_nothing(hub, research, machine, record_property):
+    from hubctl.cli import main as hubctl
+
+    scenario = SCENARIOS[machine](hub, research)
+    direct = direct_integrations()[machine]
+
+    # transient: every direct integration of the workflow is throttled twice, the run still succeeds
+    throttled = {state: faults.inject_state(state, THROTTLED[service], times=2) for state, service in direct.items()}
+    run = scenario.start()
+    scenario.happy(run, scenario.execution_of(run))
+    faults.clear()
+    visited = [s for s in dict.fromkeys(_visited(hub, run.execution_arn)) if s in direct]
+    assert visited, f"the happy path of {machine} calls no service directly"
+    assert {s: throttled[s].fired for s in visited} == {s: 2 for s in visited}, "a visited integration was not throttled"
+
+    problems = {}
+    for state in visited:
+        faults.inject_state(state, "InternalServerError", times=None)
+        try:
+            run = scenario.start()
+        finally:
+            faults.clear()
+        description = scenario.execution_of(run)
+        try:
+            assert description["status"] != "RUNNING", "stuck"
+            if direct[state] not in ("events", "sns"):  # not a delivery: the workflow's failure path, audited
+                scenario.check_failed(run, description, state)
+                assert _audited_failure(hub, run.execution_arn), "the failure is not audited under the execution"
+                continue
+            # a delivery: the work stands, the entry is kept and audited, and a redrive delivers it
+            kept = [k for k in _undelivered(hub) if k["state"] == state]
+            assert len(kept) == 1, f"{len(kept)} kept entries for {state}"
+            assert _audited(hub, run.execution_arn, "EventUndelivered" if kept[0]["kind"] == "event" else "NotificationUndelivered")
+            assert hubctl(["events", "redrive"]) == 0
+            assert _undelivered(hub) == []
+            scenario.settle(run)
+            scenario.happy(run, scenario.execution_of(run))
+        except AssertionError as error:
+            problems[state] = str(error).splitlines()[0]
+    assert _chains_intact(hub)
+    assert problems == {}, problems
+    record_property("figures", f"{machine}: {len(direct)} direct integrations throttled twice, "
+                               f"{len(visited)} failed for good (kept or failed cleanly, audited)")

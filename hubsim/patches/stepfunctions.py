@@ -40,6 +40,13 @@ And two costs moto pays on every execution, which made 200 concurrent executions
 7. `StepFunctionResponse.send_task_failure` passes the error but drops the `cause`, so a task
    answered by SendTaskFailure (a person rejecting an approval) loses who and why. The
    replacement passes both, as the API does.
+
+And one seam for tests and the demo:
+
+8. `StateTaskService._before_eval_execution` (a direct service integration, after TaskScheduled
+   and TaskStarted are in the history) is where `hubsim.faults.inject_state` fails the call: the
+   ClientError raised there goes through the integration's own error naming, Retry and Catch,
+   exactly as an error answered by the service would.
 """
 import copy
 import datetime
@@ -54,6 +61,7 @@ import uuid
 from moto.stepfunctions import models as sfn_models
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.asl.component.common.timeouts import timeout as timeout_components
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import boto_client as parser_boto_client
 from moto.stepfunctions.parser.backend import execution as parser_execution
@@ -61,6 +69,7 @@ from moto.stepfunctions.parser.backend import execution_worker
 from moto.core.responses import EmptyResult
 from moto.stepfunctions.responses import StepFunctionResponse, get_backend
 
+from hubsim import faults
 from hubsim.patches import Patch
 
 PATCH = Patch(
@@ -199,6 +208,12 @@ def boto_client_for(region: str, service: str, state_credentials=None):
     return client
 
 
+def _before_service_call(self, env, resource_runtime_part, raw_parameters, state_credentials) -> None:
+    _originals["before_service_call"](self, env=env, resource_runtime_part=resource_runtime_part,
+                                      raw_parameters=raw_parameters, state_credentials=state_credentials)
+    faults.before_service_call(self.name, f"{self.resource.api_name}:{self.resource.api_action}")
+
+
 def send_task_failure(self):
     self.stepfunction_backend.send_task_failure(
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))
@@ -209,6 +224,8 @@ def apply() -> None:
     if _originals:
         return
     StepFunctionResponse.send_task_failure = send_task_failure
+    _originals["before_service_call"] = StateTaskService._before_eval_execution
+    StateTaskService._before_eval_execution = _before_service_call
     _originals["boto_client_for"] = parser_boto_client.boto_client_for
     execution_worker.ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint
     _originals["validate"] = parser_models.StepFunctionsParserBackend._validate_definition

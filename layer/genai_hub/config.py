@@ -114,3 +114,7 @@ def metering_lag_seconds() -> int:
 
 def budget_batch_size() -> int:
     return int(os.environ.get("BUDGET_BATCH_SIZE", "100"))
+
+
+def undelivered_queue_url() -> str:
+    return _required("UNDELIVERED_QUEUE_URL")
