@@ -102,8 +102,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_argument("--concurrency", type=int, default=32, metavar="N", help="executions at once (default 32)")
     bench.add_argument("--sizes", default="100,1000,5000", metavar="N,N",
-                       help="tenants for the scaling runs (default 100,1000,5000; 'none' skips them)")
-    bench.add_argument("--quick", action="store_true", help="sizes 100,1000 and no test suite run")
+                       help="tenants holding the model retired in the scaling runs (default 100,1000,5000; 'none' skips)")
+    bench.add_argument("--onboarding-sizes", default="100,1000", metavar="N,N",
+                       help="concurrent onboardings in the scaling runs (default 100,1000; 5,000 takes about half an hour)")
+    bench.add_argument("--quick", action="store_true", help="retirement 100,1000, onboarding 100, and no test suite run")
     bench.add_argument("--no-suite", action="store_true", help="do not time the test suite")
     bench.add_argument("--no-demo", action="store_true", help="do not time hubctl demo")
     bench.add_argument("--no-cold-starts", action="store_true", help="do not measure cold-start imports")
@@ -672,16 +674,23 @@ def _decide(hub, args) -> int:
 def _bench(args) -> int:
     from hubctl import bench
 
-    text = "100,1000" if args.quick and args.sizes == "100,1000,5000" else args.sizes
-    try:
-        sizes = () if text == "none" else tuple(int(n) for n in text.split(","))
-        if any(n < 1 for n in sizes) or args.concurrency < 1:
-            raise ValueError
-    except ValueError:
-        raise _usage_error(f"--sizes {text!r} / --concurrency {args.concurrency}: expected positive whole numbers "
-                           "(e.g. --sizes 100,1000 --concurrency 8)", "bench")
-    return bench.run(concurrency=args.concurrency, sizes=sizes, cold=not args.no_cold_starts, demo=not args.no_demo,
-                     suite=not (args.no_suite or args.quick))
+    def sizes_of(flag: str, text: str, quick: str) -> tuple[int, ...]:
+        text = quick if args.quick else text
+        try:
+            sizes = () if text == "none" else tuple(int(n) for n in text.split(","))
+            if any(n < 1 for n in sizes):
+                raise ValueError
+        except ValueError:
+            raise _usage_error(f"{flag} {text!r}: expected positive whole numbers separated by commas, "
+                               "e.g. 100,1000, or none", "bench") from None
+        return sizes
+
+    sizes = sizes_of("--sizes", args.sizes, "100,1000")
+    onboarding_sizes = sizes_of("--onboarding-sizes", args.onboarding_sizes, "100")
+    if args.concurrency < 1:
+        raise _usage_error(f"--concurrency {args.concurrency}: expected a positive whole number, e.g. 32", "bench")
+    return bench.run(concurrency=args.concurrency, sizes=sizes, onboarding_sizes=onboarding_sizes, cold=not args.no_cold_starts,
+                     demo=not args.no_demo, suite=not (args.no_suite or args.quick))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,6 +69,7 @@ class LocalHub:
         self.research: dict = {}
         self._mock = None
         self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], object] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, deploy_hub: bool = True) -> "LocalHub":
@@ -89,6 +90,7 @@ class LocalHub:
             self.wait_for_executions(timeout=30, raise_on_timeout=False)
             self._mock.stop()
             self._mock = None
+            self._clients.clear()
 
     def __enter__(self) -> "LocalHub":
         return self.start()
@@ -156,7 +158,14 @@ class LocalHub:
     # --- clients and events ---------------------------------------------------------------------
     def client(self, service: str, region: str | None = None, account_id: str = HUB_ACCOUNT):
         if account_id == HUB_ACCOUNT:
-            return boto3.client(service, region_name=region or self.region)
+            # One client per service and Region: building one costs more than most calls it makes
+            # (wait_for_executions polls through it), and clients are thread-safe.
+            key = (service, region or self.region)
+            client = self._clients.get(key)
+            if client is None:
+                with self._lock:
+                    client = self._clients.setdefault(key, boto3.client(service, region_name=key[1]))
+            return client
         return self.account_session(account_id).client(service, region_name=region or self.region)
 
     def put_event(self, detail_type: str, detail: dict, source: str = "genai.hub") -> str:

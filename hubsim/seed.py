@@ -25,7 +25,8 @@ def seed_tenants(hub, count: int, *, per_account: int = 500, model_id: str = MOD
     for first in range(0, count, per_account):
         account = f"{900000000000 + first // per_account:012d}"
         external_id = f"scale-{account}-ext"
-        hub.deploy_tenant_spoke(account, external_id)
+        if account not in hub.spokes:  # a second batch in the same hub reuses the accounts
+            hub.deploy_tenant_spoke(account, external_id)
         iam = hub.client("iam", account_id=account)
         for number in range(first + 1, min(first + per_account, count) + 1):
             tenant_id = f"{prefix}-{number:05d}"
