@@ -134,16 +134,20 @@ def cold_starts(root: Path, *, repeats: int = 3,
     ]
 
 
-def timed_command(argv: list[str], cwd: Path, env: dict | None = None, timeout: float = 1800) -> dict:
+def timed_command(argv: list[str], cwd: Path, env: dict | None = None, timeout: float = 1800,
+                  log: Path | None = None) -> dict:
     """Run `argv` in `cwd` (with `env` added to this process's environment) and time it.
 
     Returns {"command", "seconds", "exit_code", "tail": the last 5 lines of stdout and stderr together}.
+    With `log`, the whole output is written there (a failed run can then be read in full).
     Raises subprocess.TimeoutExpired after `timeout` seconds.
     """
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, errors="replace", timeout=timeout)
     seconds = time.perf_counter() - started
+    if log is not None:
+        log.write_text(done.stdout)
     return {
         "command": " ".join(argv),
         "seconds": round(seconds, 1),

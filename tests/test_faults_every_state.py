@@ -290,6 +290,16 @@ def _visited(hub, execution_arn: str) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
 
 
+def _started_under(scenario: Scenario, inject) -> tuple[Run, dict]:
+    """One run of the scenario with the faults `inject()` sets up (cleared afterwards, whatever happens)."""
+    inject()
+    try:
+        run = scenario.start()
+    finally:
+        faults.clear()
+    return run, scenario.execution_of(run)
+
+
 def _audited_failure(hub, execution_arn: str) -> bool:
     streams = audit.read_all(hub.outputs["AuditTableName"], hub.client("dynamodb"))
     return any(r["execution"] == execution_arn and r["outcome"] != "SUCCEEDED" for records in streams.values() for r in records)
@@ -317,12 +327,7 @@ def test_transient_failures_of_every_task_are_retried_and_permanent_ones_end_in_
     # permanent: each visited Task state's Lambda fails on every call
     problems = {}
     for state in visited:
-        faults.inject(tasks[state], error=PERMANENT, times=None)
-        try:
-            run = scenario.start()
-        finally:
-            faults.clear()
-        description = scenario.execution_of(run)
+        run, description = _started_under(scenario, lambda: faults.inject(tasks[state], error=PERMANENT, times=None))
         try:
             assert description["status"] != "RUNNING", "stuck"
             scenario.check_failed(run, description, state)
@@ -374,12 +379,7 @@ def test_direct_integrations_are_retried_and_a_lasting_failure_loses_nothing(hub
 
     problems = {}
     for state in visited:
-        faults.inject_state(state, "InternalServerError", times=None)
-        try:
-            run = scenario.start()
-        finally:
-            faults.clear()
-        description = scenario.execution_of(run)
+        run, description = _started_under(scenario, lambda: faults.inject_state(state, "InternalServerError", times=None))
         try:
             assert description["status"] != "RUNNING", "stuck"
             if direct[state] not in ("events", "sns"):  # not a delivery: the workflow's failure path, audited
