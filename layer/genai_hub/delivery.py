@@ -60,8 +60,10 @@ def keep_undelivered(step: dict) -> dict:
 def record_step_failure(step: dict) -> dict:
     """Audit a direct service integration that failed after its retries (nothing to undo)."""
     name, message = caught(step["error"])
+    # once: a retried invocation (its first answer lost) finds its own record and does not add a second
     audit.append(_stream(step), action="StepFailed", outcome="FAILED", workflow=step["workflow"],
-                 execution=step["context"]["execution"], detail={"state": step["state"], "error": name, "reason": message})
+                 execution=step["context"]["execution"], detail={"state": step["state"], "error": name, "reason": message},
+                 once=True)
     return {"error": name}
 
 
