@@ -38,7 +38,7 @@ ONBOARDING_SIZES = (100, 1000)
 # --- counters the engine does not keep --------------------------------------------------------
 
 class DynamoDBWrites:
-    """Write request units in the emulated DynamoDB (1 per item written, 2 in a transaction)."""
+    """Write request units in the emulated DynamoDB (1 per item written, 2 per item of a transaction)."""
 
     def __init__(self):
         self.units, self._lock, self._originals = 0, threading.Lock(), {}
@@ -71,10 +71,31 @@ class DynamoDBWrites:
             setattr(DynamoDBBackend, name, original)
 
 
-def _handler_seconds() -> tuple[float, int]:
+def _handler_seconds() -> tuple[dict[str, float], int]:
+    """Seconds inside each function's handler so far (by deployed function name), and invocations."""
     from hubsim.patches import lambda_runtime
 
-    return sum(lambda_runtime.handler_seconds.values()), sum(lambda_runtime.invocations.values())
+    return dict(lambda_runtime.handler_seconds), sum(lambda_runtime.invocations.values())
+
+
+def _architecture() -> str:
+    """The functions' architecture, from template.yaml: moto's CloudFormation drops Architectures
+    (every deployed function says x86_64), so the template is the only source."""
+    from hubsim.deploy import load_template
+
+    template = load_template(ROOT / "template.yaml")
+    own = [name for name, r in template["Resources"].items()
+           if r["Type"] == "AWS::Serverless::Function" and "Architectures" in r.get("Properties", {})]
+    if own:
+        raise RuntimeError(f"{', '.join(own)} set their own Architectures: price their GB-seconds per function")
+    return template["Globals"]["Function"]["Architectures"][0]
+
+
+def _gb_seconds(hub, seconds: dict[str, float]) -> float:
+    """GB-seconds: each function's handler time at its deployed memory size."""
+    lambda_client = hub.client("lambda")
+    return sum(took * lambda_client.get_function_configuration(FunctionName=function)["MemorySize"] / 1024
+               for function, took in seconds.items())
 
 
 # --- one workload ----------------------------------------------------------------------------
@@ -150,28 +171,30 @@ def _run(hub, workload, concurrency: int, tag: str, sequential: bool) -> dict:
             "execution_seconds": round(sum(latencies), 3),
         }
     runs = len(triggers)
-    handler = handler_after - handler_before
+    spent = {f: t - handler_before.get(f, 0.0) for f, t in handler_after.items() if t > handler_before.get(f, 0.0)}
+    handler = sum(spent.values())
     busy = sum(m["execution_seconds"] for m in machines.values())
     return {
         "concurrency": 1 if sequential else concurrency, "runs": runs, "wall_s": round(wall, 2),
         "executions_per_s": round(sum(m["executions"] for m in machines.values()) / wall, 2),
         "handler_s": round(handler, 3), "lambda_invocations": invocations_after - invocations_before,
+        "gb_seconds": round(_gb_seconds(hub, spent), 3),
         "engine_overhead": round((busy if sequential else wall) / handler, 2) if handler else None,
         "dynamodb_write_units_per_run": round(writes.units / runs, 1),
         "machines": machines,
     }
 
 
-def _cost_per_1000(run: dict, prices: dict, memory_gb: float) -> dict:
+def _cost_per_1000(run: dict, prices: dict, architecture: str) -> dict:
     per_run = {
         "transitions": sum(m["transitions"] for m in run["machines"].values()),
         "lambda_invocations": run["lambda_invocations"] / run["runs"],
-        "gb_seconds": run["handler_s"] / run["runs"] * memory_gb,
+        "gb_seconds": run["gb_seconds"] / run["runs"],
         "write_units": run["dynamodb_write_units_per_run"],
     }
     usd = (per_run["transitions"] * prices["stepfunctions_standard_per_transition"]["usd"]
            + per_run["lambda_invocations"] * prices["lambda_per_request"]["usd"]
-           + per_run["gb_seconds"] * prices["lambda_per_gb_second"]["usd"]
+           + per_run["gb_seconds"] * prices["lambda_per_gb_second"][architecture]["usd"]
            + per_run["write_units"] * prices["dynamodb_per_write_request_unit"]["usd"])
     return {"per_run": {k: round(v, 3) for k, v in per_run.items()}, "usd_per_1000": round(1000 * usd, 4)}
 
@@ -180,8 +203,7 @@ def workflows(concurrency: int, progress) -> dict:
     from hubsim.engine import LocalHub
     from hubsim.workloads import WORKLOADS
 
-    prices = json.loads((BENCH / "prices.json").read_text())
-    memory_gb = 256 / 1024  # Globals MemorySize in template.yaml
+    prices, architecture = json.loads((BENCH / "prices.json").read_text()), _architecture()
     results = {}
     for name, workload in WORKLOADS.items():
         with LocalHub() as hub:
@@ -189,7 +211,7 @@ def workflows(concurrency: int, progress) -> dict:
             single = _run(hub, workload, SEQUENTIAL_RUNS, "s", sequential=True)
             progress(f"{name}: {concurrency} runs at once")
             many = _run(hub, workload, concurrency, "c", sequential=False)
-        results[name] = {"one_at_a_time": single, "concurrent": many, "cost": _cost_per_1000(single, prices, memory_gb)}
+        results[name] = {"one_at_a_time": single, "concurrent": many, "cost": _cost_per_1000(single, prices, architecture)}
     return results
 
 
@@ -314,10 +336,12 @@ def markdown(results: dict, baseline: dict | None) -> str:
     if scaled:
         lines += ["## Scaling", "", _row(["tenants", "retirement s", "retirement transitions", "onboarding s", "onboardings/s"]),
                   _row(["---"] * 5)]
+        retirement = {p["tenants"]: p for p in scaled["retirement"]}
         onboarding = {p["tenants"]: p for p in scaled["onboarding"]}
-        for ret in scaled["retirement"]:
-            onb = onboarding.get(ret["tenants"], {})
-            lines.append(_row([ret["tenants"], ret["seconds"], ret["transitions"], onb.get("seconds", "-"), onb.get("executions_per_s", "-")]))
+        for tenants in sorted(retirement.keys() | onboarding.keys()):
+            ret, onb = retirement.get(tenants, {}), onboarding.get(tenants, {})
+            lines.append(_row([tenants, ret.get("seconds", "-"), ret.get("transitions", "-"),
+                               onb.get("seconds", "-"), onb.get("executions_per_s", "-")]))
         lines += ["", f"Scaling exponent (time vs tenants): retirement {scaled['retirement_exponent']}, "
                       f"onboarding {scaled['onboarding_exponent']}.", ""]
     colds = results.get("cold_starts") or []
@@ -383,12 +407,14 @@ def run(*, concurrency: int = 32, sizes=SCALING_SIZES, onboarding_sizes=ONBOARDI
 
     baseline_path = out / "baseline.json"
     baseline = json.loads(baseline_path.read_text()) if baseline_path.exists() else None
-    out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     partial.unlink(missing_ok=True)
-    (out / "results.md").write_text(markdown(results, baseline))
+    report = markdown(results, baseline)
+    (out / "results.md").write_text(report)
+    written = [out / "results.json", out / "results.md"]
     if results.get("scaling"):
         plot(results["scaling"], out / "scaling.png", baseline)
-    console.print(markdown(results, baseline))
-    console.print(f"written: {out / 'results.json'}, {out / 'results.md'}" + (f", {out / 'scaling.png'}" if sizes else ""))
+        written.append(out / "scaling.png")
+    console.print(report)
+    console.print("written: " + ", ".join(str(path) for path in written))
     return 0

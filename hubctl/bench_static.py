@@ -24,11 +24,9 @@ from typing import Callable
 from hubsim.deploy import _zip_folder, load_template
 
 # Fixed values instead of this process's environment: the measure must not depend on who runs it,
-# and fake credentials make sure nothing at import time can reach a real account.
+# and fake credentials make sure nothing at import time can reach a real account. The functions'
+# POWERTOOLS_* settings come from template.yaml's Globals.
 _LAMBDA_ENV = {
-    "POWERTOOLS_SERVICE_NAME": "genai-hub",
-    "POWERTOOLS_METRICS_NAMESPACE": "GenAIHub",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
@@ -42,6 +40,11 @@ _LAMBDA_ENV = {
 _IMPORT_LINE = re.compile(r"^import time:\s*(\d+) \|\s*(\d+) \| ( *)(\S+)$")
 _HEAVIEST = 3
 _WORKERS = 2  # one import per core: more would make them slow each other down
+
+
+def _powertools_env(globals_: dict) -> dict[str, str]:
+    variables = globals_.get("Environment", {}).get("Variables", {})
+    return {k: v for k, v in variables.items() if k.startswith("POWERTOOLS_") and isinstance(v, str)}
 
 
 class ColdStartError(RuntimeError):
@@ -70,10 +73,10 @@ def _stderr_tail(stderr: str, lines: int = 10) -> str:
     return "\n".join([line for line in stderr.splitlines() if not line.startswith("import time:")][-lines:])
 
 
-def _measure(name: str, code_dir: Path, layer_dir: Path, module: str, repeats: int) -> dict:
+def _measure(name: str, code_dir: Path, layer_dir: Path, module: str, repeats: int, lambda_env: dict) -> dict:
     """Import `module` in fresh interpreters, once to warm the .pyc cache, then `repeats` times timed."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join([str(code_dir), str(layer_dir)]),
-           **_LAMBDA_ENV}
+           **lambda_env}
     argv = [sys.executable, "-X", "importtime", "-c", f"import {module}"]
     runs = []
     for _ in range(repeats + 1):
@@ -107,16 +110,18 @@ def cold_starts(root: Path, *, repeats: int = 3,
     root = root.resolve()  # PYTHONPATH must not depend on the cwd the imports run in
     layer_dir = root / "layer"
     layer_bytes = len(_zip_folder(layer_dir))
+    template = load_template(root / "template.yaml")
     functions = {
         name: resource["Properties"]
-        for name, resource in load_template(root / "template.yaml").get("Resources", {}).items()
+        for name, resource in template.get("Resources", {}).items()
         if resource.get("Type") == "AWS::Serverless::Function"
     }
+    lambda_env = {**_powertools_env(template.get("Globals", {}).get("Function", {})), **_LAMBDA_ENV}
     measured = {}
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         futures = {
             pool.submit(_measure, name, root / props["CodeUri"], layer_dir,
-                        props["Handler"].rsplit(".", 1)[0], repeats): name
+                        props["Handler"].rsplit(".", 1)[0], repeats, lambda_env): name
             for name, props in functions.items()
         }
         for done, future in enumerate(as_completed(futures), start=1):

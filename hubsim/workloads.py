@@ -28,19 +28,25 @@ class Workload:
     prepare: Callable  # (hub, count, tag) -> list[Trigger]
 
 
-def _onboarding(hub, count: int, tag: str) -> list[Trigger]:
+def onboarding_details(hub, count: int, tag: str) -> list[dict]:
+    """`count` onboarding requests (tenants `<tag>-tenant-00000`...) spread over one spoke account per
+    25 tenants (at most four, at least one), each spoke deployed once."""
     base = json.loads((hub.root / "events/onboarding/acme-retail-us.json").read_text())["detail"]
-    accounts = [f"71{tag_number(tag):04d}{k:06d}" for k in range(max(1, min(4, count // 25 or 1)))]
+    accounts = [f"71{tag_number(tag):04d}{k:06d}" for k in range(min(4, max(1, count // 25)))]
     for account in accounts:
         if account not in hub.spokes:
             hub.deploy_tenant_spoke(account, base["spoke"]["external_id"])
-    triggers = []
+    details = []
     for n in range(count):
         detail = json.loads(json.dumps(base))
         detail["tenant_id"] = f"{tag}-tenant-{n:05d}"
         detail["spoke"]["account_id"] = accounts[n % len(accounts)]
-        triggers.append(lambda d=detail: hub.put_event("TenantOnboardingRequested", d))
-    return triggers
+        details.append(detail)
+    return details
+
+
+def _onboarding(hub, count: int, tag: str) -> list[Trigger]:
+    return [lambda d=detail: hub.put_event("TenantOnboardingRequested", d) for detail in onboarding_details(hub, count, tag)]
 
 
 def _model_import(hub, count: int, tag: str) -> list[Trigger]:

@@ -6,27 +6,17 @@ import json
 import os
 import time
 
-from conftest import sample
-
 from genai_hub import audit
 from hubctl import views
 from hubctl.stack import Hub
+from hubsim.workloads import onboarding_details
 
 CONCURRENT = int(os.environ.get("GENAI_HUB_LOAD_ONBOARDINGS", "100"))
 
 
 def test_concurrent_onboardings_all_complete(hub, record_property):
-    # Given CONCURRENT tenants spread over four spoke accounts
-    base = sample("onboarding/acme-retail-us.json")["detail"]
-    accounts = [f"7000000000{k:02d}" for k in range(4)]
-    for account in accounts:
-        hub.deploy_tenant_spoke(account, base["spoke"]["external_id"])
-    details = []
-    for n in range(CONCURRENT):
-        detail = json.loads(json.dumps(base))
-        detail["tenant_id"] = f"load-tenant-{n:03d}"
-        detail["spoke"]["account_id"] = accounts[n % len(accounts)]
-        details.append(detail)
+    # Given CONCURRENT tenants spread over four spoke accounts (one per 25 tenants, at most four)
+    details = onboarding_details(hub, CONCURRENT, "load")
 
     # When all the onboarding events arrive at once (PutEvents batches of 10)
     started = time.perf_counter()

@@ -18,6 +18,7 @@ from genai_hub.errors import caught
 from genai_hub.idempotency import idempotent_step
 
 HUB_EVENTS_STREAM = "hub#events"
+UNDELIVERED_ACTION = {"event": "EventUndelivered", "notification": "NotificationUndelivered"}
 
 
 def _stream(step: dict) -> str:
@@ -43,16 +44,14 @@ def _stream(step: dict) -> str:
 def keep_undelivered(step: dict) -> dict:
     """Keep an event or notification the workflow could not deliver, and audit that it is late."""
     name, message = caught(step["error"])
-    if "event" in step:
-        kept = {"kind": "event", "state": step["state"], "entry": step["event"]}
-        what = {"detail_type": step["event"].get("DetailType")}
-    else:
-        kept = {"kind": "notification", "state": step["state"], "entry": step["notification"]}
-        what = {"subject": step["notification"].get("Subject")}
-    queued = aws.client("sqs").send_message(QueueUrl=config.undelivered_queue_url(), MessageBody=json.dumps(kept),
-                                            MessageAttributes={"workflow": {"DataType": "String", "StringValue": step["workflow"]}})
-    audit.append(_stream(step), action="EventUndelivered" if kept["kind"] == "event" else "NotificationUndelivered",
-                 outcome="FAILED", workflow=step["workflow"], execution=step["context"]["execution"],
+    kind = "event" if "event" in step else "notification"
+    entry = step[kind]
+    what = {"detail_type": entry.get("DetailType")} if kind == "event" else {"subject": entry.get("Subject")}
+    queued = aws.client("sqs").send_message(
+        QueueUrl=config.undelivered_queue_url(), MessageBody=json.dumps({"kind": kind, "state": step["state"], "entry": entry}),
+        MessageAttributes={"workflow": {"DataType": "String", "StringValue": step["workflow"]}})
+    audit.append(_stream(step), action=UNDELIVERED_ACTION[kind], outcome="FAILED", workflow=step["workflow"],
+                 execution=step["context"]["execution"],
                  detail={**what, "state": step["state"], "error": name, "reason": message, "kept_as": queued["MessageId"]})
     return {"kept_as": queued["MessageId"]}
 
