@@ -86,6 +86,15 @@ def blocking(model_id: str, tenant_id: str) -> dict | None:
 
 # --- plan ---------------------------------------------------------------------------------------
 
+def as_event(execution_input) -> dict:
+    """The retirement request as an event, however the execution was started: an EventBridge event
+    carries `detail`; `hubctl retire` (StartExecution) sends the request itself. The state machine
+    passes its input as it came ($$.Execution.Input): deciding here costs no state transition."""
+    if isinstance(execution_input, dict) and "detail" in execution_input:
+        return execution_input
+    return {"detail-type": DETAIL_TYPE, "source": "start-execution", "detail": execution_input}
+
+
 def validate_request(event: dict) -> dict:
     """The request with defaults, its model id, scope and retirement date; InvalidInput names the field."""
     if not isinstance(event, dict) or event.get("detail-type") != DETAIL_TYPE:
@@ -169,7 +178,7 @@ def _plan_output(request: dict, target: dict, tenants: list[dict], not_granted: 
 def plan_retirement(step: dict) -> dict:
     """Validate, take the scope's lock, find the affected tenants and write them in batches.
     A dry run stops after finding them and changes nothing."""
-    request, execution = validate_request(step["event"]), step["context"]["execution"]
+    request, execution = validate_request(as_event(step["event"])), step["context"]["execution"]
     target = _target(request)
     if request["dry_run"]:
         _existing_conflict(request)
@@ -459,7 +468,7 @@ def fail_retirement(step: dict) -> dict:
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a request that cannot be run as sent (schema, dates, version state)."""
-    event, execution = rejections.event_of(step), step["context"]["execution"]
+    event, execution = as_event(step.get("event")), step["context"]["execution"]
     name, message = caught(step["error"])
     detail = rejections.detail_of(event)
     model = detail.get("model")
