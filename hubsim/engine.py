@@ -191,22 +191,28 @@ class LocalHub:
         return sorted(found, key=lambda e: e["startDate"])
 
     def wait_for_executions(self, timeout: float = 120, raise_on_timeout: bool = True, poll: float = 0.05) -> list[dict]:
-        """Wait until no execution is RUNNING; every wait loop has a deadline.
+        """Wait until no execution is RUNNING, then return them all; every wait loop has a deadline.
 
-        The poll interval grows (up to 1 s): listing hundreds of executions costs the very CPU
-        the executions need."""
+        While waiting it counts the running executions in the emulated backend: listing them through
+        the API would serialize every execution ever started on each poll, which under thousands of
+        executions took the CPU they needed (see running_executions). So the poll can stay short."""
+        from hubsim.patches.stepfunctions import running_executions
+
         deadline = time.monotonic() + timeout
         while True:
-            executions = self.executions() if self.outputs else []
-            running = [e for e in executions if e["status"] == "RUNNING"]
-            if not running:
-                return executions
-            if time.monotonic() > deadline:
-                if raise_on_timeout:
-                    raise EngineError(f"{len(running)} executions still RUNNING after {timeout}s: {running[0]['executionArn']}")
-                return executions
+            if not self.outputs:
+                return []
+            if not running_executions(HUB_ACCOUNT, self.region) or time.monotonic() > deadline:
+                executions = self.executions()
+                running = [e for e in executions if e["status"] == "RUNNING"]
+                if not running:
+                    return executions
+                if time.monotonic() > deadline:
+                    if raise_on_timeout:
+                        raise EngineError(f"{len(running)} executions still RUNNING after {timeout}s: {running[0]['executionArn']}")
+                    return executions
             time.sleep(poll)
-            poll = min(poll * 1.5, 1.0)
+            poll = min(poll * 1.5, 0.25)
 
     def history(self, execution_arn: str) -> list[dict]:
         sfn = self.client("stepfunctions")

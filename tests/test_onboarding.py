@@ -270,3 +270,25 @@ def test_a_failed_compensation_fails_loudly_and_says_what_is_left(hub, onboard, 
     # and what could be undone was undone: the grants and the spoke role
     assert not [k for k in registry_items(hub, "acme-retail") if k.startswith("GRANT#")]
     assert _spoke_roles(hub, "222222222222") == []
+
+
+def test_profiles_left_by_an_earlier_onboarding_are_reused_not_duplicated(hub, onboard):
+    # Given an onboarding whose compensation could not delete the tenant's profiles
+    faults.inject("GrantDefaultModelsFunction", error="ProvisioningFailed", times=1)
+    faults.inject("DeleteTenantProfilesFunction", error="BedrockUnavailable", times=None)
+    event = sample("onboarding/acme-retail-us.json")
+    onboard(event)
+    left = {p["inferenceProfileName"]: p["inferenceProfileArn"] for p in application_profiles(hub, "us-east-1")}
+    assert len(left) == len(event["detail"]["default_models"])
+
+    # When the request is sent again (a new execution: Bedrock sees another clientRequestToken, so the
+    # names conflict) and nothing fails this time
+    faults.clear()
+    executions = onboard(event)
+
+    # Then the tenant is ACTIVE on the profiles that were left, and no second set exists
+    assert [e["status"] for e in executions] == ["FAILED", "SUCCEEDED"]
+    items = registry_items(hub, "acme-retail")
+    assert items["META"]["status"] == "ACTIVE"
+    assert sorted(v["profile_arn"] for k, v in items.items() if k.startswith("PROFILE#")) == sorted(left.values())
+    assert {p["inferenceProfileName"]: p["inferenceProfileArn"] for p in application_profiles(hub, "us-east-1")} == left

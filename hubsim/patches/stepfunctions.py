@@ -214,6 +214,15 @@ def _before_service_call(self, env, resource_runtime_part, raw_parameters, state
     faults.before_service_call(self.name, f"{self.resource.api_name}:{self.resource.api_action}")
 
 
+def running_executions(account_id: str, region_name: str) -> int:
+    """How many executions are RUNNING, read from the emulated backend. Listing them through the API
+    serializes every execution ever started: a waiter polling that while thousands run takes the CPU
+    the executions need (and the cost grows with each poll)."""
+    backend = get_backend(account_id, region_name)
+    return sum(1 for machine in list(backend.state_machines) for execution in list(machine.executions)
+               if execution.status == "RUNNING")
+
+
 def send_task_failure(self):
     self.stepfunction_backend.send_task_failure(
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause"))

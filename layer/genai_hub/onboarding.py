@@ -93,16 +93,47 @@ def _system_profile_ids(bedrock) -> set[str]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def _application_profiles(bedrock) -> dict[str, dict]:
-    """Application profiles of this account and Region, by name."""
+def _application_profiles_named(bedrock, names: set[str]) -> dict[str, dict]:
+    """Application profiles of this account and Region among `names`, by name. Bedrock finds profiles
+    by id or ARN only, so this lists them all: kept for the rare paths (a name conflict, compensation),
+    never run per onboarding (listing on every onboarding made onboarding N tenants O(N^2))."""
     found, kwargs = {}, {"typeEquals": "APPLICATION", "maxResults": 1000}
     while True:
         page = bedrock.list_inference_profiles(**kwargs)
         for summary in page.get("inferenceProfileSummaries", []):
-            found[summary["inferenceProfileName"]] = summary
+            if summary["inferenceProfileName"] in names:
+                found[summary["inferenceProfileName"]] = summary
         if not page.get("nextToken"):
             return found
         kwargs["nextToken"] = page["nextToken"]
+
+
+def _create_profile(bedrock, tenant: dict, model: str, source_id: str, execution: str) -> str:
+    """Create the tenant's profile for `model`, or find the one an earlier attempt created: a retry of
+    this step sends the same clientRequestToken (Bedrock answers with the same profile); an earlier
+    execution for this tenant had another token, so its profile's name conflicts and is looked up."""
+    name = profile_name(tenant["tenant_id"], model)
+    source_arn = bedrock.get_inference_profile(inferenceProfileIdentifier=source_id)["inferenceProfileArn"]
+    try:
+        return bedrock.create_inference_profile(
+            inferenceProfileName=name,
+            description=f"GenAI Hub tenant {tenant['tenant_id']}: {model}",
+            clientRequestToken=hashlib.sha256(f"{execution}|{name}".encode()).hexdigest()[:64],
+            modelSource={"copyFrom": source_arn},
+            tags=[
+                {"key": TAG_TENANT, "value": tenant["tenant_id"]},
+                {"key": TAG_COST_CENTER, "value": tenant["cost_center"]},
+                {"key": TAG_MODEL, "value": model},
+                {"key": TAG_MANAGED, "value": "genai-hub"},
+            ],
+        )["inferenceProfileArn"]
+    except Exception as exc:
+        if aws.error_code(exc) != "ConflictException":
+            raise
+        existing = _application_profiles_named(bedrock, {name}).get(name)
+        if existing is None:  # the conflict was not the name: nothing of ours to reuse
+            raise
+        return existing["inferenceProfileArn"]
 
 
 @idempotent_step
@@ -122,27 +153,10 @@ def create_tenant_profiles(step: dict) -> dict:
         model: residency.choose_source_profile(model, tenant["data_residency"], tenant["allow_global_inference"], system_ids)
         for model in tenant["default_models"]
     }
-    existing = _application_profiles(bedrock)
     profiles = []
     for model, source_id in sources.items():
         residency.assert_within_residency(source_id, tenant["data_residency"], tenant["allow_global_inference"])
-        name = profile_name(tenant["tenant_id"], model)
-        if name in existing:  # created by an earlier attempt of this onboarding
-            arn = existing[name]["inferenceProfileArn"]
-        else:
-            source_arn = bedrock.get_inference_profile(inferenceProfileIdentifier=source_id)["inferenceProfileArn"]
-            arn = bedrock.create_inference_profile(
-                inferenceProfileName=name,
-                description=f"GenAI Hub tenant {tenant['tenant_id']}: {model}",
-                clientRequestToken=hashlib.sha256(f"{execution}|{name}".encode()).hexdigest()[:64],
-                modelSource={"copyFrom": source_arn},
-                tags=[
-                    {"key": TAG_TENANT, "value": tenant["tenant_id"]},
-                    {"key": TAG_COST_CENTER, "value": tenant["cost_center"]},
-                    {"key": TAG_MODEL, "value": model},
-                    {"key": TAG_MANAGED, "value": "genai-hub"},
-                ],
-            )["inferenceProfileArn"]
+        arn = _create_profile(bedrock, tenant, model, source_id, execution)
         profiles.append({"model_id": model, "profile_arn": arn, "source_profile_id": source_id, "region": region})
     registry.put_items([
         {"pk": registry.tenant_pk(tenant["tenant_id"]), "sk": f"PROFILE#{p['model_id']}", "kind": "profile", **p}
@@ -277,7 +291,7 @@ def delete_tenant_profiles(step: dict) -> dict:
     recorded = registry.tenant_items(tenant["tenant_id"], "PROFILE#")
     names = {profile_name(tenant["tenant_id"], m) for m in tenant["default_models"]}
     arns = {p["profile_arn"] for p in recorded}
-    arns |= {s["inferenceProfileArn"] for n, s in _application_profiles(bedrock).items() if n in names}
+    arns |= {s["inferenceProfileArn"] for s in _application_profiles_named(bedrock, names).values()}
     for arn in sorted(arns):
         try:
             bedrock.delete_inference_profile(inferenceProfileIdentifier=arn)
