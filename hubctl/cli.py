@@ -96,16 +96,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Time each workflow's happy path (1 and N at once), its engine overhead, transitions, Lambda calls and\n"
                     "DynamoDB writes per execution priced per 1,000 (bench/prices.json), scaling of retirement and\n"
                     "onboarding, cold-start imports, and the time of hubctl demo and of the test suite.",
-        epilog="examples:\n  hubctl bench                      everything (about 15 minutes on 2 cores)\n"
-               "  hubctl bench --quick              no 5,000-tenant point, no test suite (a few minutes)\n"
+        epilog="examples:\n  hubctl bench                      everything (about 40 minutes on 2 cores, half of it 5,000 onboardings)\n"
+               "  hubctl bench --quick              no 5,000-tenant points, no test suite (a few minutes)\n"
+               "  hubctl bench --quick --sizes 100,1000,5000 --onboarding-sizes none\n"
+               "                                    quick, with retirement at 5,000 and no onboarding scaling\n"
                "bench/baseline.json, when present (a run on an earlier commit), adds a before/after column.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_argument("--concurrency", type=int, default=32, metavar="N", help="executions at once (default 32)")
-    bench.add_argument("--sizes", default="100,1000,5000", metavar="N,N",
+    bench.add_argument("--sizes", metavar="N,N",
                        help="tenants holding the model retired in the scaling runs (default 100,1000,5000; 'none' skips)")
-    bench.add_argument("--onboarding-sizes", default="100,1000", metavar="N,N",
-                       help="concurrent onboardings in the scaling runs (default 100,1000; 5,000 takes about half an hour)")
-    bench.add_argument("--quick", action="store_true", help="retirement 100,1000, onboarding 100, and no test suite run")
+    bench.add_argument("--onboarding-sizes", metavar="N,N",
+                       help="concurrent onboardings in the scaling runs (default 100,1000,5000; 5,000 takes about 20 minutes)")
+    bench.add_argument("--quick", action="store_true",
+                       help="retirement 100,1000 and onboarding 100 unless given, and no test suite run")
     bench.add_argument("--no-suite", action="store_true", help="do not time the test suite")
     bench.add_argument("--no-demo", action="store_true", help="do not time hubctl demo")
     bench.add_argument("--no-cold-starts", action="store_true", help="do not measure cold-start imports")
@@ -674,8 +677,8 @@ def _decide(hub, args) -> int:
 def _bench(args) -> int:
     from hubctl import bench
 
-    def sizes_of(flag: str, text: str, quick: str) -> tuple[int, ...]:
-        text = quick if args.quick else text
+    def sizes_of(flag: str, text: str | None, default: str, quick: str) -> tuple[int, ...]:
+        text = text or (quick if args.quick else default)  # sizes given on the command line win over --quick
         try:
             sizes = () if text == "none" else tuple(int(n) for n in text.split(","))
             if any(n < 1 for n in sizes):
@@ -685,8 +688,8 @@ def _bench(args) -> int:
                                "e.g. 100,1000, or none", "bench") from None
         return sizes
 
-    sizes = sizes_of("--sizes", args.sizes, "100,1000")
-    onboarding_sizes = sizes_of("--onboarding-sizes", args.onboarding_sizes, "100")
+    sizes = sizes_of("--sizes", args.sizes, "100,1000,5000", "100,1000")
+    onboarding_sizes = sizes_of("--onboarding-sizes", args.onboarding_sizes, "100,1000,5000", "100")
     if args.concurrency < 1:
         raise _usage_error(f"--concurrency {args.concurrency}: expected a positive whole number, e.g. 32", "bench")
     return bench.run(concurrency=args.concurrency, sizes=sizes, onboarding_sizes=onboarding_sizes, cold=not args.no_cold_starts,

@@ -98,3 +98,14 @@ def test_bad_bench_flags_name_the_flag(argv, named, capsys):
     with pytest.raises(SystemExit) as exited:
         hubctl(argv)
     assert exited.value.code == 2 and named in capsys.readouterr().err
+
+
+def test_sizes_given_on_the_command_line_win_over_quick(monkeypatch):
+    from hubctl import bench
+
+    asked = {}
+    monkeypatch.setattr(bench, "run", lambda **kwargs: asked.update(kwargs) or 0)
+    assert hubctl(["bench", "--quick", "--sizes", "100,5000"]) == 0
+    assert (asked["sizes"], asked["onboarding_sizes"], asked["suite"]) == ((100, 5000), (100,), False)
+    assert hubctl(["bench"]) == 0
+    assert (asked["sizes"], asked["onboarding_sizes"], asked["suite"]) == ((100, 1000, 5000), (100, 1000, 5000), True)
