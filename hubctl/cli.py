@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Time each workflow's happy path (1 and N at once), its engine overhead, transitions, Lambda calls and\n"
                     "DynamoDB writes per execution priced per 1,000 (bench/prices.json), scaling of retirement and\n"
                     "onboarding, cold-start imports, and the time of hubctl demo and of the test suite.",
-        epilog="examples:\n  hubctl bench                      everything (about 40 minutes on 2 cores, half of it 5,000 onboardings)\n"
+        epilog="examples:\n  hubctl bench                      everything (about 45 minutes on 2 cores, half of it 5,000 onboardings)\n"
                "  hubctl bench --quick              no 5,000-tenant points, no test suite (a few minutes)\n"
                "  hubctl bench --quick --sizes 100,1000,5000 --onboarding-sizes none\n"
                "                                    quick, with retirement at 5,000 and no onboarding scaling\n"
@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", metavar="N,N",
                        help="tenants holding the model retired in the scaling runs (default 100,1000,5000; 'none' skips)")
     bench.add_argument("--onboarding-sizes", metavar="N,N",
-                       help="concurrent onboardings in the scaling runs (default 100,1000,5000; 5,000 takes about 20 minutes)")
+                       help="concurrent onboardings in the scaling runs (default 100,1000,5000; 5,000 takes about 25 minutes)")
     bench.add_argument("--quick", action="store_true",
                        help="retirement 100,1000 and onboarding 100 unless given, and no test suite run")
     bench.add_argument("--no-suite", action="store_true", help="do not time the test suite")
