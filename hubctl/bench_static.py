@@ -26,7 +26,7 @@ from hubsim.deploy import _zip_folder, load_template
 # Fixed values instead of this process's environment: the measure must not depend on who runs it,
 # and fake credentials make sure nothing at import time can reach a real account. The functions'
 # POWERTOOLS_* settings come from template.yaml's Globals, and the variables Lambda itself sets are
-# set too (_lambda_runtime_env): libraries choose their path by them. The X-Ray SDK is the one that
+# set too (function_env): libraries choose their path by them. The X-Ray SDK is the one that
 # matters: outside Lambda it builds two botocore X-Ray clients for centralized sampling (~140 ms)
 # that a function never builds, and Powertools Tracer is enabled only on Lambda (Tracing: Active).
 _LAMBDA_ENV = {
@@ -44,18 +44,16 @@ _HEAVIEST = 3
 _WORKERS = 2  # one import per core: more would make them slow each other down
 
 
-def _powertools_env(globals_: dict) -> dict[str, str]:
+def function_env(globals_: dict, name: str, code_dir: Path, handler: str, runtime: str | None = None) -> dict[str, str]:
+    """The environment a function's handler is imported in: its POWERTOOLS_* settings from the
+    template's function Globals, the fixed values above, and what Lambda itself sets in every
+    function's environment (the ones libraries look at on import)."""
     variables = globals_.get("Environment", {}).get("Variables", {})
     env = {k: v for k, v in variables.items() if k.startswith("POWERTOOLS_") and isinstance(v, str)}
     if globals_.get("Tracing") != "Active":
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
-    return env
-
-
-def _lambda_runtime_env(name: str, code_dir: Path, handler: str, runtime: str) -> dict[str, str]:
-    """What Lambda sets in every function's environment (the ones libraries look at on import)."""
-    return {"LAMBDA_TASK_ROOT": str(code_dir), "AWS_LAMBDA_FUNCTION_NAME": name, "_HANDLER": handler,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}"}
+    return {**env, **_LAMBDA_ENV, "LAMBDA_TASK_ROOT": str(code_dir), "AWS_LAMBDA_FUNCTION_NAME": name, "_HANDLER": handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime or globals_.get('Runtime', 'python3.12')}"}
 
 
 class ColdStartError(RuntimeError):
@@ -128,14 +126,11 @@ def cold_starts(root: Path, *, repeats: int = 3,
         if resource.get("Type") == "AWS::Serverless::Function"
     }
     globals_ = template.get("Globals", {}).get("Function", {})
-    lambda_env = {**_powertools_env(globals_), **_LAMBDA_ENV}
-    runtime = globals_.get("Runtime", "python3.12")
     measured = {}
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         futures = {
             pool.submit(_measure, name, root / props["CodeUri"], layer_dir, props["Handler"].rsplit(".", 1)[0], repeats,
-                        {**lambda_env, **_lambda_runtime_env(name, root / props["CodeUri"], props["Handler"],
-                                                             props.get("Runtime", runtime))}): name
+                        function_env(globals_, name, root / props["CodeUri"], props["Handler"], props.get("Runtime"))): name
             for name, props in functions.items()
         }
         for done, future in enumerate(as_completed(futures), start=1):

@@ -13,7 +13,7 @@ import pytest
 from test_faults_every_state import ROOT
 
 from hubctl.bench import _cost_per_1000, _exponent
-from hubctl.bench_static import ColdStartError, _lambda_runtime_env, _measure, _powertools_env
+from hubctl.bench_static import ColdStartError, _measure, function_env
 from hubctl.cli import main as hubctl
 from hubsim.deploy import load_template
 
@@ -53,9 +53,8 @@ def test_every_price_names_its_source():
             assert leaf["usd"] > 0 and leaf["source"].startswith("https://"), name
 
 
-def _lambda_env(name: str, code_dir, handler: str = "app.handler") -> dict:
-    return {**_powertools_env(GLOBALS), "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-            **_lambda_runtime_env(name, code_dir, handler, GLOBALS["Runtime"])}
+def _lambda_env(name: str, code_dir) -> dict:
+    return function_env(GLOBALS, name, code_dir, "app.handler")
 
 
 def test_a_cold_start_is_measured_under_lambdas_environment():
