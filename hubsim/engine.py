@@ -164,7 +164,9 @@ class LocalHub:
             client = self._clients.get(key)
             if client is None:
                 with self._lock:
-                    client = self._clients.setdefault(key, boto3.client(service, region_name=key[1]))
+                    client = self._clients.get(key)
+                    if client is None:  # built once: a thread that waited on the lock takes the first one
+                        client = self._clients[key] = boto3.client(service, region_name=key[1])
             return client
         return self.account_session(account_id).client(service, region_name=region or self.region)
 
