@@ -5,7 +5,7 @@ events/onboarding/ (and one of them three times, as EventBridge may), then shows
 states and outcome and the tenants. Then the research account uploads a small real model to its
 bucket, and that upload alone imports it. Then that model is retired, for one tenant and then for
 all (a dry run first, and a retirement cancelled on the way). Then budget alerts: three more tenants
-invoke their application inference profiles through their invoke roles over simulated days of last
+invoke their application inference profiles with the hub credentials the broker vends them over simulated days of last
 month, and a budget run each night moves their levels (one of them to RED, suspended, then back at
 the new month). Last, the audit trail and its verification. Exits non-zero when an outcome differs
 from the expected one.
@@ -176,12 +176,7 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     sfn, machine = local.client("stepfunctions"), hub.output("RetirementStateMachineArn")
     model, version = "support-bot", "1.0.0"
     model_id = f"{model}:{version}"
-    failures = 0
-
-    def expect(ok: bool, text: str) -> None:
-        nonlocal failures
-        failures += not ok
-        console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {text}")
+    expect = Expect()
 
     def cli(*argv: str) -> int:
         return _hubctl(list(argv), show=not quiet)
@@ -205,6 +200,12 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     imported_arn = next(v["imported_model_arn"] for v in views.model_versions(hub, model) if v["version"] == version)
     holders = sorted(t for t in ("acme-retail", "globex-support") if grant(t))
     expect(holders == ["acme-retail", "globex-support"], f"{model_id} is held by {', '.join(holders) or 'nobody'}")
+    # Each holder's application gets hub credentials from the broker now, and keeps them.
+    apps = {t: _tenant_app(local, hub, t) for t in holders}
+    answers = {t: _call(apps[t], imported_arn) for t in holders}
+    expect(all(code == "" for code in answers.values()),
+           f"their applications call the imported model {model_id} with the credentials the broker vended them: "
+           + ", ".join(f"{t} {'answered' if code == '' else 'refused: ' + code}" for t, code in answers.items()))
 
     # 1. For one tenant: a notice now, the revocation after the grace period (3 s here, P30D by default).
     console.print(f"Globex moves its support desk to Nova Lite: retire {model_id} for globex-support, grace PT3S")
@@ -241,10 +242,14 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     one = wait_for_end(one["executionArn"])
     acme = grant("acme-retail") or {}
     retired = [e["status"] for e in drain("ModelRetired", model_id)]
+    calls = {t: _call(apps[t], imported_arn) for t in holders}
     expect(one["status"] == "SUCCEEDED" and grant("globex-support") is None and acme.get("status", "ACTIVE") == "ACTIVE"
-           and retired == ["RETIRED_FOR_SCOPE"] and version_status() == "APPROVED",
-           f"after the date: globex-support's grant {'gone' if grant('globex-support') is None else 'still there'}, "
-           f"acme-retail keeps {model_id}, the version stays {version_status()}; ModelRetired {', '.join(retired)}")
+           and retired == ["RETIRED_FOR_SCOPE"] and version_status() == "APPROVED"
+           and calls == {"acme-retail": "", "globex-support": "AccessDeniedException"},
+           f"after the date: globex-support's grant {'gone' if grant('globex-support') is None else 'still there'} and its "
+           f"application refused ({calls.get('globex-support') or 'answered'}) with the credentials it had, "
+           f"acme-retail keeps {model_id} ({'answered' if calls.get('acme-retail') == '' else calls.get('acme-retail')}), "
+           f"the version stays {version_status()}; ModelRetired {', '.join(retired)}")
     if not quiet:
         views.print_tenant(hub, "globex-support")
 
@@ -275,21 +280,19 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     every = wait_for_end(every["executionArn"])
     retired = json.loads(every.get("output") or "{}").get("retired", {})
     left = {m["modelArn"]: m["modelName"] for m in local.client("bedrock").list_imported_models()["modelSummaries"]}
-    acme_account = views.tenant_items(hub, "acme-retail")["META"]["spoke_account_id"]
-    role_policies = local.client("iam", account_id=acme_account).list_role_policies(
-        RoleName="genai-hub-acme-retail-invoke")["PolicyNames"]
+    acme_call = _call(apps["acme-retail"], imported_arn)
     events = drain("ModelRetired", model_id)
     expect(every["status"] == "SUCCEEDED" and grant("acme-retail") is None and version_status() == "RETIRED"
-           and imported_arn not in left and "genai-hub-imported-models" not in role_policies
+           and imported_arn not in left and acme_call == "AccessDeniedException"
            and retired.get("imported_model_deleted") is True and [e["status"] for e in events] == ["RETIRED_FOR_SCOPE", "RETIRED"],
-           f"after the date: acme-retail revoked (its spoke role's imported-model policy gone), {model_id} {version_status()}, "
+           f"after the date: acme-retail revoked (its application refused: {acme_call or 'answered'}), {model_id} {version_status()}, "
            f"the imported model {'deleted' if imported_arn not in left else 'still'} in Bedrock (list_imported_models: "
            f"{', '.join(left.values()) or 'none'}); ModelRetired {events[-1]['status'] if events else 'not sent'}")
     if not quiet:
         views.print_execution(hub, every["executionArn"])
         views.print_model(hub, model)
         views.print_retirements(views.all_retirements(hub))
-    return failures
+    return expect.failures
 
 
 # --- budget alerts ------------------------------------------------------------------------------------
@@ -312,8 +315,69 @@ DAILY_USD = {
 MAX_WORDS = 50_000  # per prompt: the emulated runtime counts whitespace-separated words as tokens
 
 
+def _tenant_app(local, hub: Hub, tenant_id: str):
+    """The tenant's application as examples/tenant_app.py runs it: its own role in its account asks the
+    hub's broker for credentials (a session of the hub's tenant access role, scoped to the tenant)."""
+    return local.tenant_session(tenant_id, views.tenant_items(hub, tenant_id)["META"]["spoke_account_id"])
+
+
+class Expect:
+    """Prints each outcome of a demo section as expected or UNEXPECTED, and counts the unexpected ones."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, ok: bool, text: str) -> None:
+        self.failures += not ok
+        views.console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {text}")
+
+
+def _tenant_applications(local, hub: Hub) -> int:
+    """Tenants call their models as docs/tenants.md shows: access enforced in the hub account."""
+    from hubsim.engine import tenant_app
+
+    console = views.console
+    console.print(Rule("Tenant applications (docs/tenants.md)"))
+    expect = Expect()
+
+    acme = _tenant_app(local, hub, "acme-retail")
+    mine = acme.hub_models["profiles"]
+    other = next(iter(views.tenant_items(hub, "globex-support").get(k) for k in views.tenant_items(hub, "globex-support")
+                      if k.startswith("PROFILE#")))["profile_arn"]
+    answered = {model: _call(acme, arn) for model, arn in mine.items()}
+    expect(all(code == "" for code in answered.values()),
+           f"acme-retail's application (role genai-hub-tenant-app in its account) got hub credentials from the broker and "
+           f"called {', '.join(answered)} through its profiles: {'answered' if all(c == '' for c in answered.values()) else answered}")
+    refused = {"another tenant's profile": _call(acme, other), "a bare foundation model id": _call(acme, next(iter(mine))),
+               "a system-defined profile": _call(acme, f"us.{next(iter(mine))}")}
+    expect(set(refused.values()) == {"AccessDeniedException"},
+           "refused as on AWS: " + ", ".join(f"{what} ({code or 'answered'})" for what, code in refused.items()))
+    try:
+        tenant_app().fetch_credentials(hub.output("TenantCredentialsUrl"), "acme-retail",
+                                       local.tenant_app_session(views.tenant_items(hub, "globex-support")["META"]["spoke_account_id"]),
+                                       local.endpoint())
+        expect(False, "globex-support's application got acme-retail's credentials")
+    except tenant_app().AccessRefused as refusal:
+        expect(refusal.error == "AccessNotGranted", f"globex-support's application asking for acme-retail's credentials: "
+                                                    f"{refusal.status} {refusal.error} (audited with its verified ARN)")
+    return expect.failures
+
+
+def _call(app, model_id: str) -> str:
+    """One Converse call of a tenant application: "" when answered, else the error code."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    try:
+        app.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1})).converse(
+            modelId=model_id, messages=[{"role": "user", "content": [{"text": "hello"}]}])
+        return ""
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+
+
 def _invoke_client(local, detail: dict):
-    """bedrock-runtime as the tenant's application calls it: in its spoke account, with its invoke role."""
+    """bedrock-runtime as the tenant's application calls it, with the hub credentials the broker vends it."""
     from botocore.config import Config
 
     session = local.tenant_session(detail["tenant_id"], detail["spoke"]["account_id"])
@@ -355,18 +419,13 @@ def _refused(runtime, profile_arn: str) -> str:
 
 
 def _budget_alerts(local, hub: Hub, samples: list[tuple[str, dict]], quiet: bool) -> int:
-    """Three tenants call their profiles through their invoke roles on simulated days of last month; a
+    """Three tenants call their profiles with hub credentials vended by the broker on simulated days of last month; a
     budget run each night (hubctl budget run) meters them, prices them and moves their levels."""
     from hubsim.patches.bedrock_runtime import simulated_now
 
     console = views.console
     console.print(Rule("Budget alerts"))
-    failures = 0
-
-    def expect(ok: bool, text: str) -> None:
-        nonlocal failures
-        failures += not ok
-        console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  {text}")
+    expect = Expect()
 
     # Onboarding, as any tenant: the samples' budgets are small (5, 30 and 40 USD a month).
     mine = [(name, sample) for name, sample in samples if sample.get("demo_section") == BUDGET_SECTION]
@@ -391,13 +450,13 @@ def _budget_alerts(local, hub: Hub, samples: list[tuple[str, dict]], quiet: bool
     month = first.strftime("%Y-%m")
     n_days = len(DAILY_USD[RUNAWAY])
     console.print(f"{', '.join(tenants)} invoke {BUDGET_MODEL} through their application inference profiles with their "
-                  f"spoke invoke roles on {first:%Y-%m-%d}..{first + timedelta(days=n_days - 1):%d} (simulated days); "
+                  f"hub credentials the broker vended them on {first:%Y-%m-%d}..{first + timedelta(days=n_days - 1):%d} (simulated days); "
                   f"a budget run meters them each midnight (hubctl budget run --as-of ... --wait)")
     days, calls = [], 0
     with console.status("") as status:
         for n in range(n_days):
             day = first + timedelta(days=n)
-            status.update(f"Simulated day {day:%Y-%m-%d} ({n + 1}/{n_days}): Converse calls through the invoke roles, "
+            status.update(f"Simulated day {day:%Y-%m-%d} ({n + 1}/{n_days}): Converse calls with the vended credentials, "
                           "then the budget run at midnight...")
             refused = {}
             with simulated_now(day + timedelta(hours=12)):
@@ -425,7 +484,7 @@ def _budget_alerts(local, hub: Hub, samples: list[tuple[str, dict]], quiet: bool
     refused = [r["refused"] for r in runaway if r["refused"] is not None]
     expect(bool(refused) and all(code == "AccessDeniedException" for code in refused),
            f"{RUNAWAY} suspended: its Converse call refused with {', '.join(sorted({c or 'no error' for c in refused})) or 'no call'} "
-           "(the explicit Deny on its invoke role)")
+           "(with the credentials it had: its profiles tagged suspended, its sessions revoked in the hub)")
     spent = [d["tenants"][SPIKY]["spent"] for d in days]
     median = sorted(spent)[len(spent) // 2]
     others = sorted({e["tenant_id"] for e in events["TenantBudgetLevelChanged"] if e["tenant_id"] != RUNAWAY})
@@ -448,21 +507,21 @@ def _budget_alerts(local, hub: Hub, samples: list[tuple[str, dict]], quiet: bool
     console.print(f"A new month: the run as of {rollover} closes {month} and starts {now:%Y-%m} from GREEN")
     code = _hubctl(["budget", "run", "--as-of", rollover, "--requested-by", "demo-nightly", "--wait"], show=not quiet)
     meta = views.tenant_items(hub, RUNAWAY)["META"]
-    spoke = tenants[RUNAWAY]["spoke"]["account_id"]
-    policies = local.client("iam", account_id=spoke).list_role_policies(RoleName=f"genai-hub-{RUNAWAY}-invoke")["PolicyNames"]
-    answered = _refused(runtimes[RUNAWAY], profiles[RUNAWAY])
+    tags = local.client("bedrock").list_tags_for_resource(resourceARN=profiles[RUNAWAY])["tags"]
+    access_tag = next((t["value"] for t in tags if t["key"] == "genai-hub:access"), None)
+    # Its old session was revoked at RED: the application gets new credentials, as tenant_app.py does.
+    answered = _call(_tenant_app(local, hub, RUNAWAY), profiles[RUNAWAY])
     back = [e for e in drain("TenantBudgetLevelChanged") if e["tenant_id"] == RUNAWAY and e["month"] != month]
     expect(code == 0 and meta.get("budget_level") == "GREEN" and meta["status"] == "ACTIVE" and answered == ""
-           and "genai-hub-budget-suspension" not in policies and [(e["previous_level"], e["level"], e["action"]) for e in back] == [("RED", "GREEN", "restored")],
+           and access_tag == "granted" and [(e["previous_level"], e["level"], e["action"]) for e in back] == [("RED", "GREEN", "restored")],
            f"{RUNAWAY}: {meta.get('budget_level')}, {meta['status']} (TenantBudgetLevelChanged "
            f"{', '.join(e['previous_level'] + '->' + e['level'] + ' (' + e['action'] + ')' for e in back) or 'not sent'}), "
-           f"its Deny policy {'still there' if 'genai-hub-budget-suspension' in policies else 'deleted'}, "
-           f"a Converse call {'answered' if answered == '' else 'refused: ' + answered}")
+           f"its profile tagged {access_tag}, a Converse call with new credentials {'answered' if answered == '' else 'refused: ' + answered}")
     _print_budget_events(drain("TenantBudgetLevelChanged"), drain("HubBudgetLevelChanged"))
     if not quiet:
         _hubctl(["usage", "--month", month], show=True)
         _hubctl(["usage", "--tenant", RUNAWAY, "--month", month], show=True)
-    return failures
+    return expect.failures
 
 
 def _budget_day(hub: Hub, tenants: dict, month: str, day: datetime, code: int, refused: dict) -> dict:
@@ -541,7 +600,7 @@ def run(quiet: bool = False) -> int:
         for name, sample in samples:
             spoke = sample["detail"].get("spoke")
             if isinstance(spoke, dict) and spoke.get("account_id") not in local.spokes:
-                local.deploy_tenant_spoke(spoke["account_id"], sample.get("spoke_external_id", spoke["external_id"]))
+                local.deploy_tenant_spoke(spoke["account_id"])
         console.print(f"Deployed spokes/tenant.yaml into accounts {', '.join(sorted(local.spokes))}")
 
         console.print(Rule("Onboarding requests"))
@@ -586,6 +645,7 @@ def run(quiet: bool = False) -> int:
         views.print_tenants(hub)
         if not quiet:
             views.print_tenant(hub, "acme-retail")
+        failures += _tenant_applications(local, hub)
 
         failures += _model_import(local, hub, quiet)
         failures += _model_retirement(local, hub, quiet)

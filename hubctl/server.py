@@ -29,7 +29,7 @@ def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hu
             for _, sample in load_samples(Path(ROOT) / "events" / "onboarding"):
                 spoke = sample["detail"].get("spoke")
                 if isinstance(spoke, dict) and spoke.get("account_id") not in local.spokes:
-                    local.deploy_tenant_spoke(spoke["account_id"], sample.get("spoke_external_id", spoke["external_id"]))
+                    local.deploy_tenant_spoke(spoke["account_id"])
             local.deploy_research_spoke()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     try:

@@ -71,10 +71,19 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
         console.print(f"[red]no tenant {tenant_id!r} in the registry[/red]")
         return False
     console.print(f"[bold]{meta['display_name']}[/bold] ({tenant_id})  {styled(meta['status'])}")
-    for key in ("data_residency", "allow_global_inference", "cost_center", "spoke_account_id", "invoke_role_arn",
+    for key in ("data_residency", "allow_global_inference", "cost_center", "spoke_account_id",
                 "requested_by", "created_at", "activated_at", "failure_error", "failure_reason"):
         if key in meta:
             console.print(f"  {key:<24}{meta[key]}")
+    opened = meta.get("access") or {}
+    if opened:
+        # What the tenant's developers need (docs/tenants.md): where to get credentials, as whom.
+        console.print("  [bold]Calling its models[/bold] (docs/tenants.md)")
+        console.print(f"  {'credentials url':<24}{opened.get('credentials_url', '')}", soft_wrap=True)
+        console.print(f"  {'session role':<24}{opened.get('role_arn', '')}", soft_wrap=True)
+        console.print(f"  {'principals':<24}{', '.join(opened.get('principals') or [])}", soft_wrap=True)
+        console.print(f"  {'get credentials':<24}python examples/tenant_app.py credentials --url {opened.get('credentials_url', 'URL')} "
+                      f"--tenant {tenant_id}", soft_wrap=True)
     if "budget" in meta:
         b = meta["budget"]
         console.print(f"  {'budget':<24}{b['monthly_limit_usd']} USD/month, thresholds {b['thresholds']}, at red: {b['on_red']}")
@@ -91,6 +100,8 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
                        profile.get("source_profile_id", "imported model"), profile.get("region") or grant.get("region", ""),
                        grant["granted_at"])
     console.print(grants)
+    for grant in granted:  # whole, never folded: copied into a modelId
+        console.print(f"  modelId for {grant['model_id']}: {grant.get('profile_arn') or grant.get('invoke_arn', '')}", soft_wrap=True)
     for grant in retiring:
         console.print(f"  {grant['model_id']}: {styled(grant['status'])}, access ends {_date_and_delay(grant.get('retire_at'))}"
                       + (f"; successor {grant['successor']}" if grant.get("successor") else "")

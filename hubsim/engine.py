@@ -18,6 +18,7 @@ import boto3
 from moto import mock_aws
 
 from hubsim import deploy, faults, patches, runtime
+from hubsim.patches.sts import ACCOUNT_ADMIN_ROLE
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_ACCOUNT = "123456789012"  # moto's default account: the Step Functions interpreter acts in it
@@ -56,6 +57,21 @@ def _warm_service_models() -> None:
         get_service_router(service)
 
 
+def tenant_app():
+    """examples/tenant_app.py, the tenant's documented client, loaded as a module: the engine's tenant
+    sessions are exactly what a tenant's application gets."""
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("genai_hub_tenant_app")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("genai_hub_tenant_app", ROOT / "examples" / "tenant_app.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["genai_hub_tenant_app"] = module
+        spec.loader.exec_module(module)
+    return module
+
+
 class EngineError(RuntimeError):
     """The emulation itself failed (as opposed to a workflow failing)."""
 
@@ -70,6 +86,8 @@ class LocalHub:
         self._mock = None
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], object] = {}
+        self._server = None
+        self._endpoint = ""
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, deploy_hub: bool = True) -> "LocalHub":
@@ -88,6 +106,9 @@ class LocalHub:
         faults.clear()
         if self._mock is not None:
             self.wait_for_executions(timeout=30, raise_on_timeout=False)
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
             self._mock.stop()
             self._mock = None
             self._clients.clear()
@@ -112,29 +133,56 @@ class LocalHub:
         if account_id == HUB_ACCOUNT:
             return boto3.session.Session(region_name=self.region)
         creds = self.client("sts").assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/hubsim-account-admin", RoleSessionName="hubsim"
+            RoleArn=f"arn:aws:iam::{account_id}:role/{ACCOUNT_ADMIN_ROLE}", RoleSessionName="hubsim"
         )["Credentials"]
         return boto3.session.Session(
             aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"], region_name=self.region,
         )
 
-    def tenant_session(self, tenant_id: str, account_id: str) -> boto3.session.Session:
-        """A session as the tenant's application: its invoke role in its spoke account, assumed from
-        within that account (the role trusts the account root), as the tenant's own code would."""
+    def tenant_app_session(self, account_id: str) -> boto3.session.Session:
+        """A session as a tenant's application in its own account: the app role of spokes/tenant.yaml,
+        assumed from within that account, as the tenant's own code would run."""
         in_spoke = self.account_session(account_id)
-        role_arn = in_spoke.client("iam").get_role(RoleName=f"genai-hub-{tenant_id}-invoke")["Role"]["Arn"]
-        creds = in_spoke.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=f"{tenant_id}-app")["Credentials"]
+        role_arn = self.spokes[account_id]["AppRoleArn"]
+        creds = in_spoke.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="tenant-app")["Credentials"]
         return boto3.session.Session(
             aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"], region_name=self.region,
         )
 
-    def deploy_tenant_spoke(self, account_id: str, external_id: str) -> dict:
-        """spokes/tenant.yaml in its own account, trusting this hub's provisioner role."""
+    def tenant_session(self, tenant_id: str, account_id: str) -> boto3.session.Session:
+        """A session with the tenant's vended hub credentials, obtained as examples/tenant_app.py does:
+        the app role signs a request to the credential broker's function URL (refreshed on expiry)."""
+        return tenant_app().vended_session(self.outputs["TenantCredentialsUrl"], tenant_id, self.tenant_app_session(account_id),
+                              endpoint_url=self.endpoint())
+
+    def endpoint(self) -> str:
+        """The emulation as an HTTP endpoint (moto's server in this process, on a free port), started on
+        first use: what a tenant's HTTP client (the broker's function URL) talks to."""
+        with self._lock:
+            if self._server is None:
+                import logging
+                import socket
+
+                from moto.server import ThreadedMotoServer
+
+                logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
+
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", 0))
+                    port = probe.getsockname()[1]
+                self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+                self._server.start()
+                self._endpoint = f"http://127.0.0.1:{port}"
+        return self._endpoint
+
+    def deploy_tenant_spoke(self, account_id: str, external_id: str | None = None) -> dict:
+        """spokes/tenant.yaml in its own account: the app role allowed to call the hub's broker.
+        (`external_id` is accepted and ignored: spokes of the old layout had one.)"""
         outputs = deploy.deploy(
             self.root / "spokes" / "tenant.yaml", "genai-hub-tenant-spoke",
-            parameters={"HubProvisionerRoleArn": self.outputs["SpokeProvisionerRoleArn"], "ExternalId": external_id},
+            parameters={"HubCredentialsFunctionArn": self.outputs["TenantCredentialsFunctionArn"]},
             session=self.account_session(account_id), region=self.region,
         )
         self.spokes[account_id] = outputs

@@ -2,12 +2,10 @@
 
 Running thousands of onboardings to set up a scale test of another workflow would take tens of
 minutes; this writes the same end state directly: per tenant the registry items (META, PROFILE#,
-GRANT# on the ByModel index), an application inference profile in Bedrock and an invoke role with
-its policy in the tenant's spoke account. Tenants share `per_account` spoke accounts, as tenants of
-one business unit do (one provisioning role, one ExternalId per account).
+GRANT# on the ByModel index) and an application inference profile in Bedrock tagged for the tenant
+access role (genai_hub.access). Tenants share `per_account` spoke accounts, as tenants of one
+business unit do.
 """
-import json
-
 from genai_hub import access
 from genai_hub.onboarding import profile_name
 from genai_hub.registry import TENANTS_KEY, tenant_pk, to_item
@@ -24,28 +22,18 @@ def seed_tenants(hub, count: int, *, per_account: int = 500, model_id: str = MOD
     tenant_ids, items = [], []
     for first in range(0, count, per_account):
         account = f"{900000000000 + first // per_account:012d}"
-        external_id = f"scale-{account}-ext"
-        if account not in hub.spokes:  # a second batch in the same hub reuses the accounts
-            hub.deploy_tenant_spoke(account, external_id)
-        iam = hub.client("iam", account_id=account)
         for number in range(first + 1, min(first + per_account, count) + 1):
             tenant_id = f"{prefix}-{number:05d}"
             arn = bedrock.create_inference_profile(
                 inferenceProfileName=profile_name(tenant_id, model_id), modelSource={"copyFrom": source_arn},
-                tags=[{"key": "genai-hub:tenant-id", "value": tenant_id}])["inferenceProfileArn"]
+                tags=[{"key": access.TAG_TENANT, "value": tenant_id}, {"key": access.TAG_ACCESS, "value": access.GRANTED}],
+            )["inferenceProfileArn"]
             profile = {"model_id": model_id, "profile_arn": arn, "source_profile_id": SOURCE_PROFILE, "region": hub.region}
-            role = iam.create_role(RoleName=f"genai-hub-{tenant_id}-invoke", Path="/genai-hub/",
-                                   AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-                                       "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                                       "Action": "sts:AssumeRole"}]}))["Role"]
-            iam.put_role_policy(RoleName=role["RoleName"], PolicyName=access.PROFILES_POLICY,
-                                PolicyDocument=json.dumps(access.invoke_policy([profile])))
             pk = tenant_pk(tenant_id)
             items += [
                 {"pk": pk, "sk": "META", "kind": "tenant", "gsi1pk": TENANTS_KEY, "gsi1sk": pk, "tenant_id": tenant_id, "display_name": tenant_id, "cost_center": "CC-1",
                  "data_residency": "us", "allow_global_inference": False, "spoke_account_id": account,
-                 "spoke_external_id": external_id, "default_models": [model_id], "status": "ACTIVE",
-                 "invoke_role_arn": role["Arn"], "requested_by": "seed",
+                 "access_principals": [], "default_models": [model_id], "status": "ACTIVE", "requested_by": "seed",
                  "budget": {"monthly_limit_usd": "100", "thresholds": {"yellow": "0.8", "orange": "0.9"}, "on_red": "suspend"},
                  "budget_level": "GREEN"},
                 {"pk": pk, "sk": f"PROFILE#{model_id}", "kind": "profile", **profile},

@@ -40,7 +40,7 @@ def onboard(hub):
         detail = event["detail"]
         spoke = detail.get("spoke") if isinstance(detail, dict) else None
         if deploy_spoke and isinstance(spoke, dict) and spoke.get("account_id") not in hub.spokes:
-            hub.deploy_tenant_spoke(spoke["account_id"], spoke_external_id or spoke["external_id"])
+            hub.deploy_tenant_spoke(spoke["account_id"])
         for _ in range(deliveries):
             hub.put_event(event["detail-type"], detail)
         return hub.wait_for_executions(timeout=120)

@@ -220,8 +220,19 @@ def usage_item(hub, tenant_id: str, month: str = "2026-10") -> dict:
     return registry_items(hub, tenant_id)[f"USAGE#{month}"]
 
 
-def invoke_policy_names(hub, account: str, tenant_id: str) -> list[str]:
-    return hub.client("iam", account_id=account).list_role_policies(RoleName=f"genai-hub-{tenant_id}-invoke")["PolicyNames"]
+def access_tags(hub, tenant_id: str) -> set[str]:
+    """The `genai-hub:access` tag of each of the tenant's profiles, which the tenant access role reads."""
+    bedrock = hub.client("bedrock")
+    return {next((t["value"] for t in bedrock.list_tags_for_resource(resourceARN=p["profile_arn"])["tags"]
+                  if t["key"] == "genai-hub:access"), None) for p in profiles(hub, tenant_id).values()}
+
+
+def revoked_sessions(hub) -> str:
+    """The tenant access role's revocation policy, as one string ("" when there is none)."""
+    iam, role = hub.client("iam"), hub.outputs["TenantAccessRoleArn"].rsplit("/", 1)[-1]
+    if "genai-hub-revoked-sessions" not in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        return ""
+    return json.dumps(iam.get_role_policy(RoleName=role, PolicyName="genai-hub-revoked-sessions")["PolicyDocument"])
 
 
 @pytest.fixture
@@ -268,12 +279,11 @@ def test_a_window_across_midnight_and_month_end_books_each_day_and_month(hub, ac
 
 
 def test_red_suspends_the_tenant_and_the_next_month_restores_it(hub, acme, hub_events):
-    account = "222222222222"
     record_usage(hub, acme[SONNET], at(3, 12), 100, 3_000_000, 100_000)  # 9 + 1.5 = 10.5 USD, over the 1 USD budget
     assert run(hub, as_of=at(4).isoformat())["status"] == "SUCCEEDED"
     meta = registry_items(hub, "acme-retail")["META"]
     assert (meta["budget_level"], meta["status"]) == ("RED", "SUSPENDED")
-    assert "genai-hub-budget-suspension" in invoke_policy_names(hub, account, "acme-retail")
+    assert access_tags(hub, "acme-retail") == {"suspended"} and '"acme-retail"' in revoked_sessions(hub)
     [changed] = hub_events("TenantBudgetLevelChanged")
     assert changed["detail"]["level"] == "RED" and changed["detail"]["action"] == "suspended"
     assert changed["detail"]["notify"] == ["tenant", "admins"]
@@ -286,7 +296,7 @@ def test_red_suspends_the_tenant_and_the_next_month_restores_it(hub, acme, hub_e
     assert run(hub, as_of="2026-11-01T06:00:00Z")["status"] == "SUCCEEDED"
     meta = registry_items(hub, "acme-retail")["META"]
     assert (meta["budget_level"], meta["status"]) == ("GREEN", "ACTIVE")
-    assert "genai-hub-budget-suspension" not in invoke_policy_names(hub, account, "acme-retail")
+    assert access_tags(hub, "acme-retail") == {"granted"}
     restored = hub_events("TenantBudgetLevelChanged")[-1]["detail"]
     assert (restored["previous_level"], restored["level"], restored["action"]) == ("RED", "GREEN", "restored")
 
@@ -297,7 +307,7 @@ def test_a_notify_only_tenant_at_red_keeps_its_access(hub, onboard, hub_events):
     run(hub, as_of=at(3).isoformat())
     meta = registry_items(hub, "bolt-media")["META"]
     assert (meta["budget_level"], meta["status"]) == ("RED", "ACTIVE")
-    assert "genai-hub-budget-suspension" not in invoke_policy_names(hub, "333333333333", "bolt-media")
+    assert access_tags(hub, "bolt-media") == {"granted"} and '"bolt-media"' not in revoked_sessions(hub)
     assert hub_events("TenantBudgetLevelChanged")[0]["detail"]["action"] == "notify-only"
 
 
@@ -335,26 +345,41 @@ def test_a_bad_run_request_is_rejected_naming_the_field_and_audited(hub, acme, h
     assert "USAGE#2026-10" not in registry_items(hub, "acme-retail")  # nothing metered
 
 
-def test_suspension_really_blocks_the_tenant_profiles_and_restoration_unblocks_them(hub, acme):
+def test_suspension_really_blocks_the_tenant_profiles_and_restoration_unblocks_them(hub, acme, record_property):
+    import time
+
     from botocore.config import Config
     from botocore.exceptions import ClientError
 
+    from hubsim.engine import tenant_app
     from hubsim.patches.bedrock_runtime import simulated_now
 
-    runtime = hub.tenant_session("acme-retail", "222222222222").client(
-        "bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))
+    # Given acme-retail's application with hub credentials vended before the suspension
+    session = hub.tenant_session("acme-retail", "222222222222")
+    runtime = session.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))
     converse = {"modelId": acme[SONNET]["profile_arn"], "messages": [{"role": "user", "content": [{"text": "word " * 400_000}]}]}
     with simulated_now(at(3, 12)):
         runtime.converse(**converse)  # 400,000 input tokens of Claude 3.5 Sonnet: 1.20 USD, 120 % of the budget
+    # When the budget run suspends it
     run(hub, as_of=at(4).isoformat())
+    suspended_at = time.monotonic()
     assert registry_items(hub, "acme-retail")["META"]["status"] == "SUSPENDED"
+    # Then its very next call is refused, with the credentials it already had
     with pytest.raises(ClientError) as denied:
         runtime.converse(**{**converse, "messages": [{"role": "user", "content": [{"text": "hello"}]}]})
+    refused_after = time.monotonic() - suspended_at
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     with pytest.raises(ClientError):  # every profile of the tenant, not only the one that spent
         runtime.converse(modelId=acme[NOVA]["profile_arn"], messages=[{"role": "user", "content": [{"text": "hello"}]}])
+    # and new credentials are refused by the broker, naming the reason
+    with pytest.raises(tenant_app().AccessRefused) as refused:
+        hub.tenant_session("acme-retail", "222222222222")
+    assert refused.value.error == "TenantSuspended" and refused.value.status == 403
 
+    # When the next month's run restores it, the application (which gets new credentials once) is answered
     run(hub, as_of="2026-11-01T06:00:00Z")
     assert registry_items(hub, "acme-retail")["META"]["status"] == "ACTIVE"
-    answer = runtime.converse(modelId=acme[NOVA]["profile_arn"], messages=[{"role": "user", "content": [{"text": "hello"}]}])
+    answer = tenant_app().converse_with_retry(session, acme[NOVA]["profile_arn"], "hello")
     assert answer["output"]["message"]["content"][0]["text"]
+    record_property("figures", f"suspension: next call refused {refused_after:.2f} s after the budget run ended "
+                               "(with credentials vended before it)")

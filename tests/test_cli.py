@@ -11,7 +11,7 @@ from hubctl.cli import main as hubctl
 @pytest.fixture
 def onboarded(hub, onboard):
     onboard(sample("onboarding/acme-retail-us.json"))
-    onboard(sample("onboarding/wrong-external-id.json"), spoke_external_id="kyoto-games-agreed-3e1f")
+    onboard(sample("onboarding/kyoto-games-no-apac-profile.json"))
     return hub
 
 
@@ -38,7 +38,7 @@ def test_executions_list_and_show_states_timings_errors(onboarded, capsys):
 
     assert hubctl(["executions", "show", failed["executionArn"]]) == 0
     out = capsys.readouterr().out
-    assert "Create spoke invoke role" in out and "SpokeAccessDenied" in out  # the failing state and its error
+    assert "Create inference profiles" in out and "NoProfileForResidency" in out  # the failing state and its error
     assert "Mark tenant failed" in out and "OnboardingFailed" in out
 
 
@@ -47,12 +47,11 @@ def test_audit_show_for_one_tenant(onboarded, capsys):
     out = capsys.readouterr().out
     assert "tenant#kyoto-games" in out and "FailOnboarding" in out
     assert "acme-retail" not in out
-    assert "kyoto-games-agreed" not in out and "not-the-agreed-external-id" not in out  # no ExternalId
 
 
 def test_onboard_sends_an_event_file_and_waits(hub, capsys, tmp_path):
     event = sample("onboarding/bavaria-bank-eu.json")
-    hub.deploy_tenant_spoke(event["detail"]["spoke"]["account_id"], event["detail"]["spoke"]["external_id"])
+    hub.deploy_tenant_spoke(event["detail"]["spoke"]["account_id"])
     path = tmp_path / "bavaria.json"
     path.write_text(json.dumps(event["detail"]))  # a bare detail works as well as an events/ sample
 

@@ -158,8 +158,7 @@ class Onboarding(Scenario):
         assert not [k for k in items if k.startswith(("GRANT#", "PROFILE#"))] and "LOCK" not in items
         assert items.get("META", {}).get("status") in (None, "FAILED")
         assert not [p for p in application_profiles(self.hub, "us-east-1") if tenant_id in p["inferenceProfileName"]]
-        roles = self.hub.client("iam", account_id="222222222222").list_roles()["Roles"]
-        assert not [r for r in roles if r["RoleName"] == f"genai-hub-{tenant_id}-invoke"]
+        assert not items.get("META", {}).get("access")  # no principal may get the tenant's credentials
 
 
 class BudgetAlerts(Scenario):
@@ -179,10 +178,10 @@ class BudgetAlerts(Scenario):
 
     def check_failed(self, run, description, state):
         meta = registry_items(self.hub, run.ids["tenant_id"])["META"]
-        policies = self.hub.client("iam", account_id=run.ids["account"]).list_role_policies(
-            RoleName=f"genai-hub-{run.ids['tenant_id']}-invoke")["PolicyNames"]
-        suspended = "genai-hub-budget-suspension" in policies
-        # Never half-done: the registry says SUSPENDED exactly when the Deny is in place, and a
+        profile = registry_items(self.hub, run.ids["tenant_id"])["PROFILE#amazon.nova-pro-v1:0"]["profile_arn"]
+        tags = self.hub.client("bedrock").list_tags_for_resource(resourceARN=profile)["tags"]
+        suspended = {"key": "genai-hub:access", "value": "suspended"} in tags
+        # Never half-done: the registry says SUSPENDED exactly when the profiles are, and a
         # change not finished is left claimed (not done) for the next run to take over.
         assert (meta["status"] == "SUSPENDED") == suspended
         if meta.get("budget_level") == "RED" and not suspended:
@@ -216,9 +215,13 @@ class Retirement(Scenario):
         # No retirement left in flight (its lock would block the next request)...
         assert not [r for r in mine if r["status"] in ("PLANNED", "SCHEDULED", "REVOKING")]
         # ...and the grant is restored (failure before the date), gone, or, when revocation failed
-        # after the date, still marked RETIRING under a FAILED retirement that the same request finishes.
+        # after the date, still marked (RETIRING, or REVOKED once access was cut: that stays cut) under a
+        # FAILED retirement that the same request finishes.
         if grant is not None and grant.get("status", "ACTIVE") != "ACTIVE":
-            assert grant["status"] == "RETIRING" and [r for r in mine if r["status"] == "FAILED"]
+            assert grant["status"] in ("RETIRING", "REVOKED") and [r for r in mine if r["status"] == "FAILED"]
+            if grant["status"] == "REVOKED":
+                assert grant["revoked_at"] and {"key": "genai-hub:access", "value": "revoked"} in self.hub.client(
+                    "bedrock").list_tags_for_resource(resourceARN=grant["profile_arn"])["tags"]
 
 
 class ImportAndEvaluation(Scenario):

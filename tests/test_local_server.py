@@ -187,3 +187,49 @@ def test_the_server_completes_every_workflow_start_of_20_concurrent_clients(serv
     assert {statuses[a] for a in arns} == {"SUCCEEDED"}
     record_property("figures", f"local server: {CLIENTS} clients x {STARTS_PER_CLIENT} budget-run starts accepted in "
                                f"{accepted:.1f}s, all {len(arns)} SUCCEEDED in {took:.1f}s ({len(arns) / took:.1f} executions/s)")
+
+
+def test_a_tenant_follows_the_tenant_guide_with_the_aws_cli(server, tmp_path):
+    # Given acme-retail onboarded on the local server, and the AWS CLI
+    aws = shutil.which("aws")
+    if aws is None:
+        pytest.skip("no aws CLI on PATH")
+    onboarded = _hubctl(server, "onboard", "events/onboarding/acme-retail-us.json", "--wait")
+    assert onboarded.returncode == 0, onboarded.stdout + onboarded.stderr
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in
+               _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]["Outputs"]}
+    env = {**_client_env(), "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")}
+
+    def run(*args: str, **extra) -> subprocess.CompletedProcess:
+        return subprocess.run([aws, "--endpoint-url", server, *args], capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT, env={**env, **extra})
+
+    def assume(role_arn: str, **creds) -> dict:
+        done = run("sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "app", "--output", "json", **creds)
+        assert done.returncode == 0, done.stderr
+        c = json.loads(done.stdout)["Credentials"]
+        return {"AWS_ACCESS_KEY_ID": c["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": c["SecretAccessKey"], "AWS_SESSION_TOKEN": c["SessionToken"]}
+
+    # When it follows docs/tenants.md: its application's identity, then a profile with credential_process
+    admin = assume("arn:aws:iam::222222222222:role/hubsim-account-admin")
+    app = assume("arn:aws:iam::222222222222:role/genai-hub-tenant-app", **admin)
+    for key, name in (("AWS_ACCESS_KEY_ID", "aws_access_key_id"), ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
+                      ("AWS_SESSION_TOKEN", "aws_session_token")):
+        assert run("configure", "set", name, app[key], "--profile", "acme-app").returncode == 0
+    config = tmp_path / "config"
+    config.write_text((config.read_text() if config.exists() else "") + (
+        f"\n[profile acme-hub]\nregion = us-east-1\ncredential_process = {sys.executable} {ROOT / 'examples' / 'tenant_app.py'} "
+        f"--endpoint-url {server} --profile acme-app credentials --url {outputs['TenantCredentialsUrl']} --tenant acme-retail\n"))
+    registry = _client("dynamodb", server).get_item(TableName=outputs["RegistryTableName"],
+                                                  Key={"pk": {"S": "TENANT#acme-retail"}, "sk": {"S": "PROFILE#amazon.nova-pro-v1:0"}})
+    profile_arn = registry["Item"]["profile_arn"]["S"]
+    messages = '[{"role":"user","content":[{"text":"Hello"}]}]'
+    answered = run("bedrock-runtime", "converse", "--profile", "acme-hub", "--model-id", profile_arn, "--messages", messages)
+    direct = run("bedrock-runtime", "converse", "--profile", "acme-hub", "--model-id", "amazon.nova-pro-v1:0", "--messages", messages)
+    as_itself = run("bedrock-runtime", "converse", "--profile", "acme-app", "--model-id", profile_arn, "--messages", messages)
+
+    # Then its model answers through its profile; a bare foundation model id and its own identity are refused
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["output"]["message"]["content"][0]["text"] == "Echo: Hello"
+    assert direct.returncode != 0 and "AccessDeniedException" in direct.stderr
+    assert as_itself.returncode != 0 and "AccessDeniedException" in as_itself.stderr  # its own identity: not the hub's

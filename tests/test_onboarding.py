@@ -7,7 +7,7 @@ from conftest import application_profiles, audit_records, registry_items, sample
 from genai_hub import audit
 from hubsim import faults
 
-STEPS = ["RegisterTenant", "CreateInferenceProfiles", "CreateSpokeInvokeRole", "GrantModels", "StoreBudget", "ActivateTenant"]
+STEPS = ["RegisterTenant", "CreateInferenceProfiles", "OpenTenantAccess", "GrantModels", "StoreBudget", "ActivateTenant"]
 
 
 def _spoke_roles(hub, account_id: str) -> list[str]:
@@ -44,11 +44,15 @@ def test_happy_path_onboards_tenant_with_residency_profiles_grants_and_audit(hub
         ExpressionAttributeValues={":m": {"S": "MODEL#amazon.nova-pro-v1:0"}},
     )["Items"]
     assert [i["tenant_id"]["S"] for i in by_model] == ["acme-retail"]
-    # and the invoke role exists in the spoke account, scoped to the tenant's profiles
-    iam = hub.client("iam", account_id="222222222222")
-    policy = iam.get_role_policy(RoleName="genai-hub-acme-retail-invoke", PolicyName="genai-hub-invoke")["PolicyDocument"]
-    assert sorted(policy["Statement"][0]["Resource"]) == sorted(p["inferenceProfileArn"] for p in profiles)
-    # and every step left an intact audit record, without the ExternalId
+    # and the profiles carry the access tag the hub's tenant access role reads, and nothing is created in the spoke
+    for profile in profiles:
+        tags = bedrock.list_tags_for_resource(resourceARN=profile["inferenceProfileArn"])["tags"]
+        assert {"key": "genai-hub:access", "value": "granted"} in tags
+    assert _spoke_roles(hub, "222222222222") == []
+    assert items["META"]["access"] == {"credentials_url": hub.outputs["TenantCredentialsUrl"],
+                                       "role_arn": hub.outputs["TenantAccessRoleArn"],
+                                       "principals": ["any principal of account 222222222222"]}
+    # and every step left an intact audit record, without the (deprecated) ExternalId
     records = audit_records(hub, "tenant#acme-retail")
     assert [r["action"] for r in records] == STEPS
     assert audit.verify_chain("tenant#acme-retail", records) is None
@@ -76,7 +80,7 @@ def test_three_deliveries_make_one_tenant_one_set_of_profiles_one_chain(hub, onb
     assert len(application_profiles(hub, "us-east-1")) == len(models)
     items = registry_items(hub, "acme-retail")
     assert len([k for k in items if k.startswith("GRANT#")]) == len(models)
-    assert _spoke_roles(hub, "222222222222") == ["genai-hub-acme-retail-invoke"]
+    assert items["META"]["access"]["role_arn"] == hub.outputs["TenantAccessRoleArn"]
     records = audit_records(hub, "tenant#acme-retail")
     assert [r["action"] for r in records] == STEPS
     assert len(hub_events("TenantOnboarded")) == 1
@@ -98,7 +102,7 @@ def test_transient_lambda_errors_are_retried_and_onboarding_succeeds(hub, onboar
 
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize("function", [
-    "RegisterTenantFunction", "CreateTenantProfilesFunction", "CreateSpokeRoleFunction",
+    "RegisterTenantFunction", "CreateTenantProfilesFunction", "OpenTenantAccessFunction",
     "GrantDefaultModelsFunction", "StoreBudgetFunction", "ActivateTenantFunction",
 ])
 def test_failure_at_each_step_compensates_everything(hub, onboard, hub_events, function, when):
@@ -113,10 +117,10 @@ def test_failure_at_each_step_compensates_everything(hub, onboard, hub_events, f
     assert [(e["status"]) for e in executions] == ["FAILED"]
     description = hub.client("stepfunctions").describe_execution(executionArn=executions[0]["executionArn"])
     assert description["error"] == "OnboardingFailed"
-    # and nothing is left behind: no profile, no role, no grant, no lock
+    # and nothing is left behind: no profile, no open access, no grant, no lock
     assert application_profiles(hub, "us-east-1") == []
-    assert _spoke_roles(hub, "222222222222") == []
     items = registry_items(hub, "acme-retail")
+    assert not items["META"].get("access")
     assert not [k for k in items if k.startswith(("GRANT#", "PROFILE#"))]
     assert "LOCK" not in items
     # and the tenant is FAILED with the reason, audited, and TenantOnboardingFailed was emitted
@@ -131,15 +135,16 @@ def test_failure_at_each_step_compensates_everything(hub, onboard, hub_events, f
 
 
 def test_failed_onboarding_can_be_retried_after_the_cause_is_fixed(hub, onboard):
-    # Given an onboarding that failed because the spoke was deployed with another ExternalId
+    # Given an onboarding that failed because a model has no profile in the tenant's geography
     event = sample("onboarding/acme-retail-us.json")
-    onboard(event, spoke_external_id="some-other-external-id")
+    asked = event["detail"]["default_models"]
+    event["detail"]["default_models"] = asked + ["mistral.pixtral-large-2502-v1:0"]
+    event["detail"]["data_residency"] = "apac"
+    onboard(event)
     assert registry_items(hub, "acme-retail")["META"]["status"] == "FAILED"
 
-    # When the spoke is fixed and the request is sent again
-    hub.client("cloudformation", account_id="222222222222").delete_stack(StackName="genai-hub-tenant-spoke")
-    hub.spokes.pop("222222222222")
-    executions = onboard(event)
+    # When the request is fixed and sent again
+    executions = onboard(sample("onboarding/acme-retail-us.json"))
 
     # Then the second onboarding runs (the lock was released) and succeeds
     assert [e["status"] for e in executions] == ["FAILED", "SUCCEEDED"]
@@ -148,18 +153,18 @@ def test_failed_onboarding_can_be_retried_after_the_cause_is_fixed(hub, onboard)
     assert actions.count("FailOnboarding") == 1 and actions[-1] == "ActivateTenant"
 
 
-def test_wrong_external_id_is_denied_and_nothing_is_created(hub, onboard):
-    # Given a spoke whose provisioning role requires another ExternalId than the request carries
-    event = sample("onboarding/wrong-external-id.json")
+def test_principals_outside_the_spoke_account_are_rejected_naming_the_field(hub, onboard):
+    # Given a request naming a principal of another account than its spoke
+    event = sample("onboarding/acme-retail-us.json")
+    event["detail"]["spoke"]["principals"] = ["arn:aws:iam::999999999999:role/someone-else"]
 
-    # When the tenant is onboarded
-    onboard(event, spoke_external_id=event["spoke_external_id"])
+    # When it is sent
+    onboard(event)
 
-    # Then the spoke role was refused: FAILED with SpokeAccessDenied, no profiles left
-    meta = registry_items(hub, "kyoto-games")["META"]
-    assert (meta["status"], meta["failure_error"]) == ("FAILED", "SpokeAccessDenied")
-    assert "ExternalId" in meta["failure_reason"]
-    assert application_profiles(hub, "ap-northeast-1") == []
+    # Then it is rejected, naming the field and what was expected, and nothing is registered
+    rejected = [r for r in audit_records(hub, "tenant#acme-retail") if r["action"] == "RejectInput"]
+    assert rejected and json.loads(rejected[-1]["detail"])["field"] == "$.spoke.principals[0]"
+    assert "META" not in registry_items(hub, "acme-retail")
 
 
 def test_eu_residency_never_gets_us_or_global_profiles(hub, onboard):

@@ -26,9 +26,10 @@ def _history(sfn, execution_arn: str) -> list[dict]:
 
 
 def test_retiring_a_model_held_by_thousands_of_tenants_revokes_every_grant(hub, record_property):
-    # Given thousands of ACTIVE tenants (500 per spoke account), each with a profile, a grant and an invoke role
+    # Given thousands of ACTIVE tenants (500 per spoke account), each with a profile and a grant
     started = time.perf_counter()
     tenants = seed_tenants(hub, TENANTS)
+    assert len(tenants) == TENANTS
     seeded = time.perf_counter() - started
     ddb, table = hub.client("dynamodb"), hub.outputs["RegistryTableName"]
 
@@ -48,17 +49,13 @@ def test_retiring_a_model_held_by_thousands_of_tenants_revokes_every_grant(hub, 
     hub.wait_for_executions(timeout=900)
     took = time.perf_counter() - started
 
-    # Then it succeeded, every grant and profile is gone and every invoke role lost its permission
+    # Then it succeeded, every grant and profile is gone (each profile was tagged revoked before it was deleted)
     described = sfn.describe_execution(executionArn=arn)
     assert described["status"] == "SUCCEEDED", described
     retired = json.loads(described["output"])["retired"]
     assert (retired["tenants_revoked"], retired["profiles_deleted"], retired["tenants_remaining"]) == (TENANTS, TENANTS, 0)
     assert grants_left() == 0
     assert not [p for p in application_profiles(hub, "us-east-1") if p["inferenceProfileName"].startswith("scale-")]
-    last_account = f"{900000000000 + (TENANTS - 1) // 500:012d}"  # seed_tenants puts 500 tenants in each account
-    for tenant_id, account in ((tenants[0], "900000000000"), (tenants[-1], last_account)):
-        iam = hub.client("iam", account_id=account)
-        assert iam.list_role_policies(RoleName=f"genai-hub-{tenant_id}-invoke")["PolicyNames"] == []
     # and the history is small: the Map carries batch numbers, not tenants
     history = _history(sfn, arn)
     transitions = sum(1 for e in history if e["type"].endswith("StateEntered"))

@@ -79,10 +79,28 @@ def test_registry_and_audit_tables_are_protected():
         assert props["SSESpecification"]["SSEEnabled"] is True
 
 
-def test_spoke_trust_requires_external_id():
-    role = load_template(ROOT / "spokes/tenant.yaml")["Resources"]["ProvisioningRole"]["Properties"]
-    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
-        assert "sts:ExternalId" in statement["Condition"]["StringEquals"]
+def test_the_tenant_spoke_gives_the_hub_nothing_and_may_only_call_the_broker():
+    # The tenant's template: no role the hub can assume, no IAM write, only a call of the broker's URL
+    resources = load_template(ROOT / "spokes/tenant.yaml")["Resources"]
+    trusted = [p for r in resources.values() if r["Type"] == "AWS::IAM::Role"
+               for s in r["Properties"]["AssumeRolePolicyDocument"]["Statement"] for p in [s["Principal"]]]
+    assert trusted == [{"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}]  # its own account only
+    [policy] = [r for r in resources.values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"]
+    assert statement["Resource"] == {"Ref": "HubCredentialsFunctionArn"}
+
+
+def test_tenant_access_role_is_trusted_by_the_broker_only_and_limited_by_tags():
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    [trust] = resources["TenantAccessRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::GetAtt": ["VendTenantCredentialsRole", "Arn"]}}
+    assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    statements = {s["Sid"]: s for s in resources["TenantAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["OwnGrantedApplicationProfiles"]["Condition"]["StringEquals"] == {
+        "aws:ResourceTag/genai-hub:tenant-id": "${aws:PrincipalTag/genai-hub:tenant-id}", "aws:ResourceTag/genai-hub:access": "granted"}
+    assert "bedrock:InferenceProfileArn" in statements["FoundationModelsOnlyThroughHubProfiles"]["Condition"]["ArnLike"]
+    assert statements["NoSessionWithoutTenantTag"]["Effect"] == "Deny"
 
 
 def test_required_stack_outputs_exist():

@@ -16,11 +16,11 @@ class Patch:
 
 def _modules():
     from hubsim.patches import (bedrock, bedrock_runtime, cloudformation, core, dynamodb, events, iam, jsonpath,
-                                 lambda_runtime, s3, stepfunctions, sts)
+                                 lambda_runtime, lambda_url, s3, stepfunctions, sts)
 
     # s3 after events: its cross-account forwarding wraps the events patch's send_to_targets
     return (core, cloudformation, iam, jsonpath, lambda_runtime, stepfunctions, events, bedrock, bedrock_runtime, sts, dynamodb,
-            s3)
+            s3, lambda_url)
 
 
 def apply_all() -> list[Patch]:

@@ -292,18 +292,23 @@ def _split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, f"{prefix}/" if prefix else ""
 
 
-def _read_artifacts(region: str, role_arn: str, s3_uri: str) -> dict:
-    """What Bedrock finds under s3_uri acting as role_arn: the pending outcome of the job."""
+def _read_artifacts(region: str, account: str, role_arn: str, s3_uri: str, job_arn: str) -> dict:
+    """What Bedrock finds under s3_uri acting as role_arn: the pending outcome of the job. Bedrock
+    assumes the role as the service bedrock.amazonaws.com, with the job as aws:SourceArn and its
+    account as aws:SourceAccount (the confused-deputy conditions the role's trust policy may set)."""
     import boto3
     from botocore.exceptions import ClientError
+
+    from hubsim.patches import sts as sts_patch
 
     bucket, prefix = _split_s3_uri(s3_uri)
     where = f"s3://{bucket}/{prefix}"
     try:
-        credentials = boto3.client("sts", region_name=region).assume_role(
-            RoleArn=role_arn, RoleSessionName=_IMPORT_SESSION)["Credentials"]
-    except ClientError as error:
-        return {"status": "Failed", "message": f"Amazon Bedrock could not assume role {role_arn}: {error.response['Error'].get('Message', error)}"}
+        credentials = sts_patch.assume_role_as_service(
+            "bedrock.amazonaws.com", role_arn, _IMPORT_SESSION, region,
+            {"aws:SourceAccount": account, "aws:SourceArn": job_arn})
+    except sts_patch.AccessDenied as error:
+        return {"status": "Failed", "message": f"Amazon Bedrock could not assume role {role_arn}: {error.reason}"}
     s3 = boto3.client(
         "s3", region_name=region, aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"],
@@ -405,7 +410,8 @@ def create_model_import_job(self):
         raise Validation("modelDataSource.s3DataSource.s3Uri is required.")
     _split_s3_uri(s3_uri)
     # Read the artifacts outside the lock (nested moto calls), then check and insert atomically
-    outcome = _read_artifacts(backend.region_name, params["roleArn"], s3_uri)
+    job_arn = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}:model-import-job/{_resource_id()}"
+    outcome = _read_artifacts(backend.region_name, backend.account_id, params["roleArn"], s3_uri, job_arn)
     with _lock:
         _resolve_all(backend)
         if token and tokens.get(token) in jobs:
@@ -425,7 +431,7 @@ def create_model_import_job(self):
             )
         max_concurrent_import_jobs_seen = max(max_concurrent_import_jobs_seen, len(running) + 1)
         prefix = f"arn:aws:bedrock:{backend.region_name}:{backend.account_id}"
-        job_arn = f"{prefix}:model-import-job/{_resource_id()}"
+        # job_arn: drawn before the artifacts were read (the role's trust sees it as aws:SourceArn)
         now = _now()
         kms = params.get("importedModelKmsKeyId")
         jobs[job_arn] = {

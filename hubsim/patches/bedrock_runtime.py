@@ -35,28 +35,26 @@ BedrockBackend of an account and Region, under its lock):
 - any other modelId is a foundation model: Converse answers it with the default answer below,
   InvokeModel is moto's.
 
-IAM, which moto enforces only when enabled globally (that would check every call of the hub and the
-tests, which moto's partial policy evaluation cannot carry): a call whose credentials are an
-assumed-role session (its access key is in moto's `sts_backends[account][partition].assumed_roles`
-and the request carries the session token) is checked against the role's inline and attached
-policies (`moto.iam.access_control.AssumedRoleAccessKey.collect_policies`), evaluated with moto's
-`IAMPolicy.is_action_permitted` for `bedrock:InvokeModel` (Converse needs it too, as on AWS) on the
-resource the modelId names, as an ARN: the profile's or imported model's ARN (also for a bare id or
-name), the modelId itself for any other ARN, `arn:aws:bedrock:<Region>::foundation-model/<id>` for
-a bare foundation model id. Only that resource is checked, not the foundation models behind a
-profile. moto's evaluation ignores the conditions it does not support (all but StringEquals): the
-hub's invoke policies allow the models behind a tenant's profiles under a StringLike
-`bedrock:InferenceProfileArn` condition, so here the tenant may also invoke those foundation models
-directly, which AWS would refuse. A Deny in any policy is an AccessDeniedException "... with an
-explicit deny in an identity-based policy"; no Allow is one "... because no identity-based policy
-allows the bedrock:InvokeModel action"; a session of a role that does not exist (deleted since, or
-moto's account switch to a role that never existed, such as
-`hubsim.engine.LocalHub.account_session`) has no policy, so it is denied too. A session token that
-does not match its access key is an UnrecognizedClientException (HTTP 403 on AWS; moto answers 400
-and warns, as the code is not in bedrock-runtime's model). Long-term credentials (moto's default
-test keys, which the hub's in-process Lambdas and the tests use) are not checked, as in moto. The
-check comes first: an ARN the caller may not invoke is AccessDenied whether it exists or not, and a
-denied call is not counted or metered.
+IAM, as AWS evaluates an InvokeModel request (Converse and ConverseStream authorise as
+bedrock:InvokeModel / InvokeModelWithResponseStream: "Prerequisites for running model inference",
+https://docs.aws.amazon.com/bedrock/latest/userguide/inference-prereq.html), with hubsim.iam_policy
+over the caller as STS issued it (hubsim.patches.sts.caller_of): an assumed-role session (its role's
+inline and attached policies, its session policy, its principal tags = the role's tags and the
+session's tags, `aws:TokenIssueTime`), an IAM user (its policies), or the account root (moto's
+default long-term keys: full access in its own account only). Bedrock has no resource-based
+policies for inference profiles or imported models ("How Amazon Bedrock works with IAM",
+https://docs.aws.amazon.com/bedrock/latest/userguide/security_iam_service-with-iam.html), so a
+caller of another account than the resource's is refused whatever its own policies say (IAM's
+cross-account rule). The resource's tags are its `aws:ResourceTag/*`. Through an application or
+system-defined inference profile, the profile AND each foundation model behind it (every Region it
+routes to) must be allowed, the models with the context key `bedrock:InferenceProfileArn` = the
+profile ("Prerequisites for inference profiles",
+https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html); a bare
+foundation model id is checked as `arn:aws:bedrock:<Region>::foundation-model/<id>` without that key,
+so a policy that allows models only through a profile refuses it. A refusal is an
+AccessDeniedException with IAM's wording; it comes first: a resource the caller may not invoke is
+AccessDenied whether it exists or not, and a denied call is not counted or metered. A session token
+that does not match its access key is an UnrecognizedClientException.
 
 Answers: the imported model's artifact folder (its modelDataSource.s3DataSource.s3Uri prefix, in
 any account) may hold `hubsim-answers.json`:
@@ -96,10 +94,8 @@ puts InvocationThrottles 1 (Count) and nothing else (like Bedrock, Invocations c
 requests only); a denied or not-found call puts nothing, and neither does moto's own InvokeModel
 of a bare foundation model. One dimension, `ModelId`:
 - through an application inference profile: the profile's ARN, whichever form the caller used,
-  on the CloudWatch of the PROFILE's account and Region. This is a choice: the hub owns the
-  profiles (onboarding creates them in its account) and meters each tenant's usage from there,
-  with one query per profile ARN that sees every call of every spoke; the spokes' CloudWatch is
-  the tenants', which the hub has no role to read.
+  on the CloudWatch of the caller's account and Region (the metrics land in the account whose
+  credentials made the call: the hub's, since tenants call with sessions of the hub's role).
 - otherwise (imported models, system-defined profiles, foundation models): the modelId exactly as
   passed, on the CloudWatch of the caller's account and Region.
 Every datapoint is timestamped by the runtime's clock: real UTC time unless set with
@@ -124,13 +120,13 @@ from moto.bedrockruntime.exceptions import BedrockRuntimeError
 from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
-from moto.iam.access_control import AssumedRoleAccessKey, CreateAccessKeyFailure, IAMPolicy, PermissionResult
-from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
-from moto.utilities.utils import get_partition
 
+from hubsim import iam_policy
 from hubsim.patches import Patch
 from hubsim.patches import bedrock as bedrock_patch
+from hubsim.patches import sts as sts_patch
 
 PATCH = Patch(
     name="bedrock-runtime",
@@ -138,7 +134,8 @@ PATCH = Patch(
     covered_by=", ".join([
         "tests/test_engine_seams.py::test_bedrock_runtime_answers_imported_models_deterministically",
         "tests/test_engine_seams.py::test_bedrock_runtime_meters_a_tenant_application_profile_in_the_hub",
-        "tests/test_engine_seams.py::test_bedrock_runtime_enforces_the_invoke_role_policies",
+        "tests/test_tenant_access.py::test_a_spoke_principal_allowed_everything_cannot_invoke_a_hub_profile",
+        "tests/test_tenant_access.py::test_a_tenant_session_reaches_only_its_own_granted_profiles",
         "tests/test_engine_seams.py::test_bedrock_runtime_stamps_metrics_with_the_simulated_clock",
         "tests/test_engine_seams.py::test_bedrock_runtime_refuses_an_unknown_application_profile",
     ]),
@@ -148,6 +145,7 @@ ANSWERS_FILE = "hubsim-answers.json"
 DEFAULT_LATENCY_MS = 100
 METRIC_NAMESPACE = "AWS/Bedrock"
 INVOKE_ACTION = "bedrock:InvokeModel"
+_FM_ARN = "arn:aws:bedrock:{region}::foundation-model/{model}"
 _PROFILE_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(application-)?inference-profile/.+$")
 _lock = threading.Lock()
 _clock: Callable[[], datetime] | None = None
@@ -219,6 +217,7 @@ class _Route:
     account: str  # CloudWatch account and Region of the metrics
     region: str
     metric_model_id: str  # their ModelId dimension
+    behind: tuple[str, ...] = ()  # the foundation models a profile routes to (each must be allowed too)
 
 
 def _runtime_state(backend) -> dict:
@@ -276,49 +275,83 @@ def _route(account: str, region: str, model_id: str) -> _Route:
             arn = model_id if is_arn else f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
             return _Route(arn, None, False, account, region, model_id)
     arn = profile["inferenceProfileArn"]
-    if profile["type"] == "APPLICATION":
-        return _Route(arn, None, True, *where, arn)
-    return _Route(arn, None, True, account, region, model_id)
+    behind = tuple(m["modelArn"] for m in profile["models"])
+    return _Route(arn, None, True, account, region, arn if profile["type"] == "APPLICATION" else model_id, behind)
 
 
-def _caller_session(self) -> AssumedRoleAccessKey | None:
-    """The caller's assumed-role session, None for long-term credentials (not checked, as in moto)."""
-    if "X-Amz-Security-Token" not in self.headers:
-        return None
-    try:
-        return AssumedRoleAccessKey(self.current_account, get_partition(self.region), self.get_access_key(), self.headers)
-    except CreateAccessKeyFailure as failure:
-        if failure.reason == "InvalidId":  # session credentials STS did not issue
-            return None
+def _caller(self) -> sts_patch.Caller:
+    """Who signed this call; a session token that is not its access key's is refused."""
+    access_key = self.get_access_key()
+    session = sts_patch.session_of(access_key)
+    if session is not None and self.headers.get("X-Amz-Security-Token") != session.session_token:
         raise UnrecognizedClient("The security token included in the request is invalid.")
+    return sts_patch.caller_of(access_key, self.current_account)
 
 
-def _authorize(self, resource_arn: str) -> None:
-    """bedrock:InvokeModel on the resource by the caller's role policies (see the module docstring)."""
-    session = _caller_session(self)
-    if session is None:
-        return
+def _default_document(policy) -> str:
+    return next(v.document for v in policy.versions if v.is_default)
+
+
+def _principal_policies(caller: sts_patch.Caller) -> tuple[list, dict]:
+    """(identity policies, principal tags) of the caller: a role's (with its session's tags over the
+    role's), a user's, or none for the root user."""
+    account = iam_backends[caller.account]["global"]
+    if caller.role_arn:
+        role = next((r for r in account.roles.values() if r.arn == caller.role_arn), None)
+        if role is None:  # deleted since the session began, or moto's account switch: nothing allows
+            return [], {}
+        policies = list(role.policies.values()) + [_default_document(p) for p in role.managed_policies.values()]
+        tags = {t["Key"]: t["Value"] for t in (role.tags.values() if isinstance(role.tags, dict) else role.tags)}
+        return policies, {**tags, **sts_patch.session_tags(caller.session)}
+    user = next((u for u in account.users.values() if u.arn == caller.arn), None)
+    if user is None:
+        return [], {}
+    return list(user.policies.values()) + [_default_document(p) for p in user.managed_policies.values()], {}
+
+
+def _resource_tags(arn: str) -> dict:
+    parts = arn.split(":")
     try:
-        policies = session.collect_policies()
-    except NotFoundException:  # the role does not exist
-        policies = []
-    results = {IAMPolicy(policy).is_action_permitted(INVOKE_ACTION, resource_arn) for policy in policies}
-    denied = f"User: {session.arn} is not authorized to perform: {INVOKE_ACTION} on resource: {resource_arn}"
-    if PermissionResult.DENIED in results:
-        raise AccessDenied(f"{denied} with an explicit deny in an identity-based policy")
-    if PermissionResult.PERMITTED not in results:
-        raise AccessDenied(f"{denied} because no identity-based policy allows the {INVOKE_ACTION} action")
+        backend = bedrock_backends[parts[4]][parts[3]]
+    except (KeyError, IndexError):
+        return {}
+    return {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(arn).get("Tags", [])}
+
+
+def _authorize(self, caller: sts_patch.Caller, resource_arn: str, context: dict | None = None) -> None:
+    """bedrock:InvokeModel on one resource, as IAM decides it (see the module docstring)."""
+    policies, principal_tags = _principal_policies(caller)
+    session = caller.session
+    ctx = {f"aws:PrincipalTag/{k}": v for k, v in principal_tags.items()}
+    ctx.update({f"aws:ResourceTag/{k}": v for k, v in _resource_tags(resource_arn).items()})
+    issued = sts_patch.token_issue_time(session) if session is not None else None
+    if issued is not None:
+        ctx["aws:TokenIssueTime"] = issued.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ctx.update(context or {})
+    account = resource_arn.split(":")[4] if resource_arn.count(":") >= 5 else ""
+    request = iam_policy.Request(action=INVOKE_ACTION, resource=resource_arn, principal_arn=caller.arn,
+                                 principal_account=caller.account, resource_account=account or None,
+                                 context=ctx, role_arn=caller.role_arn)
+    session_policy = sts_patch.session_policy(session) if session is not None else None
+    decision = iam_policy.evaluate(request, policies, [session_policy] if session_policy else [])
+    if not decision.allowed:
+        raise AccessDenied(decision.message())
 
 
 def _authorized_route(self, model_id: str) -> _Route:
-    """The route of this call, once the caller may invoke it. An ARN is checked before it is looked
-    up (as on AWS: one the caller may not invoke is denied whether it exists or not); a bare id or
-    name is checked as the ARN it resolves to."""
-    if model_id.startswith("arn:"):
-        _authorize(self, model_id)
-        return _route(self.current_account, self.region, model_id)
-    route = _route(self.current_account, self.region, model_id)
-    _authorize(self, route.resource_arn)
+    """The route of this call, once the caller may invoke it: the resource, and through a profile each
+    model behind it. An ARN that does not exist is checked as named (no tags), so one the caller may
+    not invoke is AccessDenied whether it exists or not."""
+    caller = _caller(self)
+    try:
+        route, missing = _route(self.current_account, self.region, model_id), None
+    except ResourceNotFound as error:
+        route, missing = None, error
+    _authorize(self, caller, route.resource_arn if route else model_id)
+    if missing is not None:
+        raise missing
+    for model_arn in route.behind:
+        _authorize(self, caller, model_arn, {"bedrock:InferenceProfileArn": route.resource_arn})
     return route
 
 

@@ -93,8 +93,37 @@ def load_handler(fn):
     return getattr(module, attr)
 
 
+_role_lock = threading.Lock()
+
+
+def execution_role_credentials(fn) -> dict:
+    """The function's execution-role session, as Lambda gives it to the handler in
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime),
+    so every AWS call of a handler is made as its role: STS evaluates trust policies naming it, and
+    bedrock-runtime its policies. One session per function and role, as a warm environment keeps it
+    (moto does not expire them), kept on moto's function object so that moto's reset forgets it with
+    the session. Lambda assumes the role as a service, so no caller's trust is checked."""
+    key = fn.role
+    found = getattr(fn, "hubsim_role_credentials", {}).get(key)
+    if found is None:
+        from moto.sts.models import sts_backends
+
+        with _role_lock:
+            found = getattr(fn, "hubsim_role_credentials", {}).get(key)
+            if found is None:
+                session = sts_backends[fn.account_id]["aws"].assume_role(
+                    region_name=fn.region, role_session_name=fn.function_name[:64], role_arn=fn.role,
+                    policy=None, duration=3600, external_id=None)
+                found = {"AWS_ACCESS_KEY_ID": session.access_key_id, "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+                         "AWS_SESSION_TOKEN": session.session_token}
+                fn.hubsim_role_credentials = {key: found}
+    return found
+
+
 def _environment(fn) -> dict:
     return {
+        **execution_role_credentials(fn),
         "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),

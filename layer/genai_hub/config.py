@@ -33,14 +33,9 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def provisioning_role_name() -> str:
-    """Name of the role every tenant spoke account exposes to the hub (spokes/tenant.yaml)."""
-    return os.environ.get("SPOKE_PROVISIONING_ROLE_NAME", "genai-hub-provisioning")
-
-
-def tenant_invoke_role_name(tenant_id: str) -> str:
-    """The tenant's invoke role in its spoke account; per tenant, since tenants may share an account."""
-    return f"genai-hub-{tenant_id}-invoke"
+def tenant_access_role_arn() -> str:
+    """The one hub role every tenant's vended session is a session of (genai_hub.access)."""
+    return _required("TENANT_ACCESS_ROLE_ARN")
 
 
 def model_import_role_arn() -> str:
@@ -118,3 +113,8 @@ def budget_batch_size() -> int:
 
 def undelivered_queue_url() -> str:
     return _required("UNDELIVERED_QUEUE_URL")
+
+
+def credentials_url() -> str:
+    """The tenant credential broker's function URL (set on the step that records it for the tenant)."""
+    return _required("CREDENTIALS_URL")

@@ -38,10 +38,6 @@ class ResidencyViolation(HubError):
     """A profile outside the tenant's data residency was about to be used (defence in depth)."""
 
 
-class SpokeAccessDenied(HubError):
-    """The hub could not assume the tenant's provisioning role (spoke not deployed, wrong ExternalId)."""
-
-
 class TenantNotFound(HubError):
     """The registry holds no tenant with that id."""
 

@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from genai_hub import access, audit, aws, config, metrics, registry, rejections, residency, retirement, schemas
+from genai_hub import audit, aws, config, metrics, registry, rejections, residency, retirement, schemas
 from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
@@ -215,7 +215,6 @@ def promote_version(step: dict) -> dict:
             "model_id": model["model_id"], "invoke_arn": model["imported_model_arn"], "region": region,
             "granted_at": registry.now(), "approved_by": approver, "execution": step["context"]["execution"],
         }])
-        access.sync_invoke_role(tenant, f"promote-{tenant_id}")
         audit.append(audit.tenant_stream(tenant_id), action="GrantModel", outcome="SUCCEEDED", workflow=WORKFLOW,
                      execution=step["context"]["execution"], actor=approver,
                      detail={"model_id": model["model_id"], "invoke_arn": model["imported_model_arn"]})

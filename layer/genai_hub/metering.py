@@ -368,16 +368,15 @@ def apply_level_change(step: dict) -> dict:
         claim = _claim(tenant_id, change, execution)
         if claim is None:
             return {"applied": False, "reason": "claimed by another run or superseded"}
-    session = f"budget-{tenant_id}"
     action = "notified"
     if change["to"] == "RED":
         if change["on_red"] == "suspend":
-            access.set_suspended(tenant, session, True)
+            access.set_suspended(tenant, True)
             action = "suspended"
         else:
             action = "notify-only"
     elif tenant["status"] == "SUSPENDED":
-        access.set_suspended(tenant, session, False)
+        access.set_suspended(tenant, False)
         action = "restored"
     status = "SUSPENDED" if action == "suspended" else "ACTIVE"
     notify = _notify(change["to"], change["from"])

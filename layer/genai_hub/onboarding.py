@@ -6,18 +6,16 @@ change something are idempotent on their input and write one audit record; each 
 has a compensation below that tolerates "nothing to undo".
 """
 import hashlib
-import json
 import re
 
 from genai_hub import access, audit, aws, config, registry, rejections, residency, retirement, schemas
-from genai_hub.errors import InvalidInput, ModelRetiring, SpokeAccessDenied, caught, rejected_field
+from genai_hub.errors import InvalidInput, ModelRetiring, TenantNotFound, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
 WORKFLOW = "tenant-onboarding"
 DETAIL_TYPE = "TenantOnboardingRequested"
-TAG_TENANT, TAG_COST_CENTER, TAG_MODEL, TAG_MANAGED = (
-    "genai-hub:tenant-id", "genai-hub:cost-center", "genai-hub:model-id", "genai-hub:managed-by",
-)
+TAG_TENANT, TAG_ACCESS = access.TAG_TENANT, access.TAG_ACCESS  # what the tenant access role's conditions read
+TAG_COST_CENTER, TAG_MODEL, TAG_MANAGED = "genai-hub:cost-center", "genai-hub:model-id", "genai-hub:managed-by"
 _TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,38}[a-z0-9]$")
 
 
@@ -32,6 +30,10 @@ def validate_request(event: dict) -> dict:
     if thresholds["yellow"] > thresholds["orange"]:
         raise InvalidInput("$.budget.thresholds: yellow must not be above orange", field="$.budget.thresholds")
     tenant["budget"]["thresholds"] = thresholds
+    for index, pattern in enumerate(tenant["spoke"].get("principals", [])):
+        if pattern.split(":")[4] != tenant["spoke"]["account_id"]:
+            raise InvalidInput(f"$.spoke.principals[{index}]: {pattern} is not in the spoke account "
+                               f"{tenant['spoke']['account_id']}; name principals of that account only", field=f"$.spoke.principals[{index}]")
     return tenant
 
 
@@ -125,6 +127,7 @@ def _create_profile(bedrock, tenant: dict, model: str, source_id: str, execution
                 {"key": TAG_COST_CENTER, "value": tenant["cost_center"]},
                 {"key": TAG_MODEL, "value": model},
                 {"key": TAG_MANAGED, "value": "genai-hub"},
+                {"key": TAG_ACCESS, "value": access.GRANTED},
             ],
         )["inferenceProfileArn"]
     except Exception as exc:
@@ -168,36 +171,16 @@ def create_tenant_profiles(step: dict) -> dict:
     return {"profiles": profiles, "region": region}
 
 
-def spoke_credentials(tenant: dict, session: str) -> dict:
-    """Credentials in the spoke of an onboarding request (`tenant["spoke"]`)."""
-    return access.spoke_credentials(tenant["spoke"], session)
-
-
 @idempotent_step
-def create_spoke_role(step: dict) -> dict:
-    """Through the spoke's provisioning role (ExternalId), create the tenant's invoke role there."""
-    tenant, profiles = step["tenant"], step["profiles"]["profiles"]
-    credentials = spoke_credentials(tenant, f"onboard-{tenant['tenant_id']}")
-    iam = aws.client("iam", credentials=credentials)
-    role_name = config.tenant_invoke_role_name(tenant["tenant_id"])
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{tenant['spoke']['account_id']}:root"}, "Action": "sts:AssumeRole"}],
-    }
-    try:
-        role_arn = iam.create_role(
-            RoleName=role_name, Path="/genai-hub/", AssumeRolePolicyDocument=json.dumps(trust),
-            Description="Invokes the GenAI Hub application inference profiles of this tenant",
-            Tags=[{"Key": TAG_TENANT, "Value": tenant["tenant_id"]}, {"Key": TAG_MANAGED, "Value": "genai-hub"}],
-        )["Role"]["Arn"]
-    except Exception as exc:
-        if aws.error_code(exc) != "EntityAlreadyExists":
-            raise
-        role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
-    iam.put_role_policy(RoleName=role_name, PolicyName=access.PROFILES_POLICY, PolicyDocument=json.dumps(access.invoke_policy(profiles)))
-    registry.update_tenant(tenant["tenant_id"], {"invoke_role_arn": role_arn})
-    _audit(tenant, step, "CreateSpokeInvokeRole", role_arn=role_arn, account_id=tenant["spoke"]["account_id"])
-    return {"role_arn": role_arn}
+def open_tenant_access(step: dict) -> dict:
+    """Record who may get the tenant's credentials from the broker (genai_hub.access.vend): principals
+    of its spoke account. Nothing is created in the spoke: access is enforced in the hub."""
+    tenant = step["tenant"]
+    opened = {"credentials_url": config.credentials_url(), "role_arn": config.tenant_access_role_arn(),
+              "principals": tenant["spoke"].get("principals") or [f"any principal of account {tenant['spoke']['account_id']}"]}
+    registry.update_tenant(tenant["tenant_id"], {"access": opened, "access_principals": tenant["spoke"].get("principals", [])})
+    _audit(tenant, step, "OpenTenantAccess", account_id=tenant["spoke"]["account_id"], principals=opened["principals"])
+    return opened
 
 
 @idempotent_step
@@ -240,7 +223,7 @@ def activate_tenant(step: dict) -> dict:
     _audit(tenant, step, "ActivateTenant", status="ACTIVE")
     return {
         "tenant_id": tenant["tenant_id"], "data_residency": tenant["data_residency"],
-        "profiles": step["profiles"]["profiles"], "invoke_role_arn": step["spoke_role"]["role_arn"],
+        "profiles": step["profiles"]["profiles"], "access": step["access"],
         "execution": step["context"]["execution"],
     }
 
@@ -258,27 +241,20 @@ def revoke_tenant_grants(step: dict) -> dict:
 
 
 @idempotent_step
-def delete_spoke_role(step: dict) -> dict:
+def close_tenant_access(step: dict) -> dict:
+    """Compensation of open_tenant_access: no principal may get credentials any more, and any session
+    (there should be none: the broker vends to ACTIVE tenants only) is revoked."""
     tenant = step["tenant"]
     try:
-        credentials = spoke_credentials(tenant, f"undo-{tenant['tenant_id']}")
-    except SpokeAccessDenied:
-        # Without access to the spoke the role cannot have been created: nothing to undo.
-        return {"deleted": False}
-    iam = aws.client("iam", credentials=credentials)
-    role_name = config.tenant_invoke_role_name(tenant["tenant_id"])
-    deleted = False
-    for call in (lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=access.PROFILES_POLICY),
-                 lambda: iam.delete_role(RoleName=role_name)):
-        try:
-            call()
-            deleted = True
-        except Exception as exc:
-            if aws.error_code(exc) != "NoSuchEntity":
-                raise
-    if deleted:
-        _audit(tenant, step, "DeleteSpokeInvokeRole", outcome="COMPENSATED", account_id=tenant["spoke"]["account_id"])
-    return {"deleted": deleted}
+        opened = registry.get_tenant(tenant["tenant_id"]).get("access")
+    except TenantNotFound:
+        return {"closed": False}
+    if not opened:
+        return {"closed": False}
+    registry.update_tenant(tenant["tenant_id"], {"access": None, "access_principals": []})
+    access.revoke_sessions([tenant["tenant_id"]], "onboarding compensated")
+    _audit(tenant, step, "CloseTenantAccess", outcome="COMPENSATED", account_id=tenant["spoke"]["account_id"])
+    return {"closed": True}
 
 
 @idempotent_step

@@ -69,9 +69,9 @@ def put_tenant_pending(tenant: dict, execution: str) -> None:
             "cost_center": tenant["cost_center"],
             "data_residency": tenant["data_residency"],
             "allow_global_inference": tenant["allow_global_inference"],
+            # Whose principals may get the tenant's credentials (genai_hub.access.vend).
             "spoke_account_id": tenant["spoke"]["account_id"],
-            # Needed to reach the spoke again (promotions, retirement); never logged or audited.
-            "spoke_external_id": tenant["spoke"]["external_id"],
+            "access_principals": tenant["spoke"].get("principals", []),
             "default_models": tenant["default_models"],
             "status": "PENDING",
             "execution": execution,

@@ -22,7 +22,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from genai_hub import access, audit, aws, config, registry, rejections, schemas
-from genai_hub.errors import (AlreadyRetired, InvalidInput, RetirementConflict, RetirementInProgress, SpokeAccessDenied,
+from genai_hub.errors import (AlreadyRetired, InvalidInput, RetirementConflict, RetirementInProgress,
                               caught, rejected_field)
 from genai_hub.idempotency import idempotent_step
 
@@ -319,40 +319,26 @@ def await_retirement_date(step: dict) -> dict:
 # --- revoke, finish ------------------------------------------------------------------------------------
 
 @idempotent_step
-def revoke_spoke_access(step: dict) -> dict:
-    """Rewrite each tenant's invoke-role policies without the model (one session per spoke account)."""
+def revoke_tenant_access(step: dict) -> dict:
+    """Cut one batch of tenants off the model in the hub, before anything is deleted: their grants are
+    marked REVOKED (a new session no longer names the model), their profile of it is retagged (a
+    foundation model: refused on the next call), their sessions are revoked (an imported model)."""
     plan = step["plan"]
     tenants = _batch(step)
     if int(step["batch"]) == 0:
         registry.update_item(record_key(plan["model_id"], plan["retirement_id"]), {"status": "REVOKING"})
-    records = registry.get_tenants([t["tenant_id"] for t in tenants])
-    clients: dict[tuple, object] = {}  # one IAM client per spoke account
-    revoked, unreachable = [], []
-    for tenant in tenants:
-        record = records.get(tenant["tenant_id"])
-        if record is None or "spoke_account_id" not in record:
-            continue  # offboarded: no role left to change
-        spoke = (record["spoke_account_id"], record["spoke_external_id"])
-        if spoke not in clients:
-            try:
-                clients[spoke] = access.spoke_iam(access.spoke_of(record), f"retire-{plan['retirement_id']}")
-            except SpokeAccessDenied:
-                clients[spoke] = None
-        if clients[spoke] is None:
-            # The hub side still goes (profiles, grants): access ends there even without the spoke.
-            unreachable.append(tenant["tenant_id"])
-            continue
-        # Only the policy that names this kind of model changes: one IAM call per tenant.
-        access.sync_invoke_role(record, "", without_model=plan["model_id"], iam=clients[spoke],
-                                policies=(access.IMPORTED_POLICY if plan["kind"] == "imported" else access.PROFILES_POLICY,))
-        revoked.append(tenant["tenant_id"])
-    return {"roles_updated": len(revoked), "unreachable": unreachable}
+    tenant_ids = [t["tenant_id"] for t in tenants]
+    for tenant_id in tenant_ids:
+        # revoked_at stays whatever a re-run of a failed retirement marks later: access revoked stays revoked.
+        _mark_grant(plan["model_id"], tenant_id, {"status": "REVOKED", "revoked_at": registry.now()})
+    result = access.revoke_model(tenant_ids, plan["model_id"], plan["kind"], f"retirement {plan['retirement_id']}")
+    return {"tenants_revoked": len(tenant_ids), **result}
 
 
 @idempotent_step
 def remove_retired_grants(step: dict) -> dict:
     """Delete each tenant's application inference profile of the model, then its grant; audit each."""
-    plan, unreachable = step["plan"], set(step["spoke"]["unreachable"])
+    plan = step["plan"]
     tenants, deleted_profiles, keys = _batch(step), 0, []
     for tenant in tenants:
         tenant_id, arn = tenant["tenant_id"], tenant["profile_arn"]
@@ -364,12 +350,12 @@ def remove_retired_grants(step: dict) -> dict:
                 if aws.error_code(exc) != "ResourceNotFoundException":
                     raise
         _audit_tenant(plan, step, tenant_id, "RevokeModelAccess", "RETIRED", profile_arn=arn, invoke_arn=tenant["invoke_arn"],
-                      spoke_role_updated=tenant_id not in unreachable, successor=plan["successor"])
+                      successor=plan["successor"])
         keys += [{"pk": registry.tenant_pk(tenant_id), "sk": f"GRANT#{plan['model_id']}"}]
         if arn:
             keys.append({"pk": registry.tenant_pk(tenant_id), "sk": f"PROFILE#{plan['model_id']}"})
     registry.delete_items(keys)
-    return {"tenants_revoked": len(tenants), "profiles_deleted": deleted_profiles, "unreachable": sorted(unreachable)}
+    return {"tenants_revoked": len(tenants), "profiles_deleted": deleted_profiles}
 
 
 @idempotent_step
@@ -395,12 +381,11 @@ def finish_retirement(step: dict) -> dict:
     status = "RETIRED" if remaining == 0 and (deleted or plan["kind"] == "foundation") else "RETIRED_FOR_SCOPE"
     totals = {"tenants_revoked": sum(r["tenants_revoked"] for r in revoked),
               "profiles_deleted": sum(r["profiles_deleted"] for r in revoked)}
-    unreachable = sorted({t for r in revoked for t in r["unreachable"]})
     registry.update_item(record_key(plan["model_id"], plan["retirement_id"]),
                          {"status": "COMPLETED", "completed_at": registry.now(), "task_token": None, **totals,
-                          "unreachable": unreachable[:100], "imported_model_deleted": deleted})
+                          "imported_model_deleted": deleted})
     _audit_model(plan, step, "RetireModel", outcome=status, **totals, tenants_remaining=remaining,
-                 imported_model_deleted=deleted, unreachable_spokes=unreachable[:100])
+                 imported_model_deleted=deleted)
     return {"model_id": plan["model_id"], "retirement_id": plan["retirement_id"], "scope": plan["scope"], **totals,
             "tenants_remaining": remaining, "imported_model_deleted": deleted, "status": status,
             "successor": plan["successor"], "execution": step["context"]["execution"]}

@@ -4,30 +4,12 @@ Skipped unless GENAI_HUB_E2E_STACK names a deployed stack and AWS credentials wo
 command never touches a real account. Run: GENAI_HUB_E2E_STACK=genai-hub pytest tests/e2e -m aws
 """
 import json
-import os
 import time
 import uuid
 
 import pytest
 
 pytestmark = pytest.mark.aws
-STACK = os.environ.get("GENAI_HUB_E2E_STACK")
-
-
-@pytest.fixture(scope="module")
-def deployed():
-    if not STACK:
-        pytest.skip("set GENAI_HUB_E2E_STACK to the name of a deployed hub stack to run the end-to-end tests")
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        boto3.client("sts").get_caller_identity()
-    except (BotoCoreError, ClientError) as exc:
-        pytest.skip(f"no working AWS credentials: {exc}")
-    from hubctl.stack import connect
-
-    return connect(STACK)
 
 
 def test_outputs_name_every_resource_a_client_needs(deployed):
