@@ -23,6 +23,27 @@ def sample(name: str) -> dict:
     return copy.deepcopy(json.loads((EVENTS / name).read_text()))
 
 
+@pytest.fixture(scope="module")
+def deployed():
+    """The deployed hub stack of the end-to-end tests (tests/e2e), found through its outputs: skipped
+    unless GENAI_HUB_E2E_STACK names one and AWS credentials work."""
+    import os
+
+    stack = os.environ.get("GENAI_HUB_E2E_STACK")
+    if not stack:
+        pytest.skip("set GENAI_HUB_E2E_STACK to the name of a deployed hub stack to run the end-to-end tests")
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        boto3.client("sts").get_caller_identity()
+    except (BotoCoreError, ClientError) as exc:
+        pytest.skip(f"no working AWS credentials: {exc}")
+    from hubctl.stack import connect
+
+    return connect(stack)
+
+
 @pytest.fixture
 def hub():
     from hubsim.engine import LocalHub

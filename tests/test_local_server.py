@@ -189,44 +189,66 @@ def test_the_server_completes_every_workflow_start_of_20_concurrent_clients(serv
                                f"{accepted:.1f}s, all {len(arns)} SUCCEEDED in {took:.1f}s ({len(arns) / took:.1f} executions/s)")
 
 
-def test_a_tenant_follows_the_tenant_guide_with_the_aws_cli(server, tmp_path):
-    # Given acme-retail onboarded on the local server, and the AWS CLI
-    aws = shutil.which("aws")
-    if aws is None:
-        pytest.skip("no aws CLI on PATH")
-    onboarded = _hubctl(server, "onboard", "events/onboarding/acme-retail-us.json", "--wait")
-    assert onboarded.returncode == 0, onboarded.stdout + onboarded.stderr
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in
-               _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]["Outputs"]}
-    env = {**_client_env(), "AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")}
+class _TenantCli:
+    """A tenant following docs/tenants.md with the AWS CLI against the local server: its application's
+    identity in its account (profile <tenant>-app), then a profile whose credential_process asks the
+    hub's broker (profile <tenant>-hub)."""
 
-    def run(*args: str, **extra) -> subprocess.CompletedProcess:
-        return subprocess.run([aws, "--endpoint-url", server, *args], capture_output=True, text=True,
-                              timeout=COMMAND_TIMEOUT, env={**env, **extra})
+    def __init__(self, aws: str, server: str, tmp_path: Path, tenant_id: str, account: str = "222222222222"):
+        self.aws, self.server, self.tenant_id = aws, server, tenant_id
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in
+                        _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]["Outputs"]}
+        config, credentials = tmp_path / "config", tmp_path / "credentials"
+        self.env = {**_client_env(), "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(credentials)}
+        admin = self._assume(f"arn:aws:iam::{account}:role/hubsim-account-admin")
+        app = self._assume(f"arn:aws:iam::{account}:role/genai-hub-tenant-app", **admin)
+        for key, name in (("AWS_ACCESS_KEY_ID", "aws_access_key_id"), ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
+                          ("AWS_SESSION_TOKEN", "aws_session_token")):
+            assert self.run("configure", "set", name, app[key], "--profile", f"{tenant_id}-app").returncode == 0
+        config.write_text((config.read_text() if config.exists() else "") + (
+            f"\n[profile {tenant_id}-hub]\nregion = us-east-1\ncredential_process = {sys.executable} "
+            f"{ROOT / 'examples' / 'tenant_app.py'} --endpoint-url {server} --profile {tenant_id}-app credentials "
+            f"--url {self.outputs['TenantCredentialsUrl']} --tenant {tenant_id}\n"))
 
-    def assume(role_arn: str, **creds) -> dict:
-        done = run("sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "app", "--output", "json", **creds)
+    def run(self, *args: str, **extra) -> subprocess.CompletedProcess:
+        return subprocess.run([self.aws, "--endpoint-url", self.server, *args], capture_output=True, text=True,
+                              timeout=COMMAND_TIMEOUT, env={**self.env, **extra})
+
+    def _assume(self, role_arn: str, **creds) -> dict:
+        done = self.run("sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "app", "--output", "json", **creds)
         assert done.returncode == 0, done.stderr
         c = json.loads(done.stdout)["Credentials"]
         return {"AWS_ACCESS_KEY_ID": c["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": c["SecretAccessKey"], "AWS_SESSION_TOKEN": c["SessionToken"]}
 
+    def profile_arn(self, model_id: str) -> str:
+        item = _client("dynamodb", self.server).get_item(TableName=self.outputs["RegistryTableName"], Key={
+            "pk": {"S": f"TENANT#{self.tenant_id}"}, "sk": {"S": f"PROFILE#{model_id}"}})["Item"]
+        return item["profile_arn"]["S"]
+
+    def converse(self, model_id: str, text: str = "Hello", profile: str = "hub") -> subprocess.CompletedProcess:
+        return self.run("bedrock-runtime", "converse", "--profile", f"{self.tenant_id}-{profile}", "--model-id", model_id,
+                        "--messages", json.dumps([{"role": "user", "content": [{"text": text}]}]))
+
+
+def _aws_cli() -> str:
+    aws = shutil.which("aws")
+    if aws is None:
+        pytest.skip("no aws CLI on PATH")
+    return aws
+
+
+def test_a_tenant_follows_the_tenant_guide_with_the_aws_cli(server, tmp_path):
+    # Given acme-retail onboarded on the local server, and the AWS CLI
+    aws = _aws_cli()
+    onboarded = _hubctl(server, "onboard", "events/onboarding/acme-retail-us.json", "--wait")
+    assert onboarded.returncode == 0, onboarded.stdout + onboarded.stderr
+
     # When it follows docs/tenants.md: its application's identity, then a profile with credential_process
-    admin = assume("arn:aws:iam::222222222222:role/hubsim-account-admin")
-    app = assume("arn:aws:iam::222222222222:role/genai-hub-tenant-app", **admin)
-    for key, name in (("AWS_ACCESS_KEY_ID", "aws_access_key_id"), ("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
-                      ("AWS_SESSION_TOKEN", "aws_session_token")):
-        assert run("configure", "set", name, app[key], "--profile", "acme-app").returncode == 0
-    config = tmp_path / "config"
-    config.write_text((config.read_text() if config.exists() else "") + (
-        f"\n[profile acme-hub]\nregion = us-east-1\ncredential_process = {sys.executable} {ROOT / 'examples' / 'tenant_app.py'} "
-        f"--endpoint-url {server} --profile acme-app credentials --url {outputs['TenantCredentialsUrl']} --tenant acme-retail\n"))
-    registry = _client("dynamodb", server).get_item(TableName=outputs["RegistryTableName"],
-                                                  Key={"pk": {"S": "TENANT#acme-retail"}, "sk": {"S": "PROFILE#amazon.nova-pro-v1:0"}})
-    profile_arn = registry["Item"]["profile_arn"]["S"]
-    messages = '[{"role":"user","content":[{"text":"Hello"}]}]'
-    answered = run("bedrock-runtime", "converse", "--profile", "acme-hub", "--model-id", profile_arn, "--messages", messages)
-    direct = run("bedrock-runtime", "converse", "--profile", "acme-hub", "--model-id", "amazon.nova-pro-v1:0", "--messages", messages)
-    as_itself = run("bedrock-runtime", "converse", "--profile", "acme-app", "--model-id", profile_arn, "--messages", messages)
+    tenant = _TenantCli(aws, server, tmp_path, "acme-retail")
+    profile_arn = tenant.profile_arn("amazon.nova-pro-v1:0")
+    answered = tenant.converse(profile_arn)
+    direct = tenant.converse("amazon.nova-pro-v1:0")
+    as_itself = tenant.converse(profile_arn, profile="app")
 
     # Then its model answers through its profile; a bare foundation model id and its own identity are refused
     assert answered.returncode == 0, answered.stderr

@@ -177,3 +177,12 @@ def test_session_policies_name_imported_models_within_the_sts_quota():
     # Too many to name in 2,048 characters: a named error that says what to do
     with pytest.raises(access.SessionPolicyTooLarge, match="40 imported models"):
         access.session_policy("123456789012", arns)
+
+
+def test_a_malformed_credentials_request_is_a_clear_400(hub, tenants):
+    # Given acme-retail's application asking with a tenant id that cannot be one
+    with pytest.raises(tenant_app().AccessRefused) as refused:
+        tenant_app().fetch_credentials(hub.outputs["TenantCredentialsUrl"], "Not_A_Tenant", hub.tenant_app_session(ACME), hub.endpoint())
+    # Then the broker says what it expected, and vends nothing
+    assert (refused.value.status, refused.value.error) == (400, "BadRequest")
+    assert "GET /tenants/<tenant_id>/credentials" in refused.value.message
