@@ -237,21 +237,62 @@ def _aws_cli() -> str:
     return aws
 
 
-def test_a_tenant_follows_the_tenant_guide_with_the_aws_cli(server, tmp_path):
-    # Given acme-retail onboarded on the local server, and the AWS CLI
+@pytest.fixture(scope="module")
+def tenant_cli(server, tmp_path_factory):
+    """acme-retail and globex-support onboarded on the server; acme-retail set up with the AWS CLI as
+    docs/tenants.md says."""
     aws = _aws_cli()
-    onboarded = _hubctl(server, "onboard", "events/onboarding/acme-retail-us.json", "--wait")
-    assert onboarded.returncode == 0, onboarded.stdout + onboarded.stderr
+    for sample in ("acme-retail-us.json", "globex-support-us.json"):
+        onboarded = _hubctl(server, "onboard", f"events/onboarding/{sample}", "--wait")
+        assert onboarded.returncode == 0, onboarded.stdout + onboarded.stderr
+    return _TenantCli(aws, server, tmp_path_factory.mktemp("acme"), "acme-retail")
 
-    # When it follows docs/tenants.md: its application's identity, then a profile with credential_process
-    tenant = _TenantCli(aws, server, tmp_path, "acme-retail")
-    profile_arn = tenant.profile_arn("amazon.nova-pro-v1:0")
-    answered = tenant.converse(profile_arn)
-    direct = tenant.converse("amazon.nova-pro-v1:0")
-    as_itself = tenant.converse(profile_arn, profile="app")
 
-    # Then its model answers through its profile; a bare foundation model id and its own identity are refused
+def test_a_tenant_follows_the_tenant_guide_with_the_aws_cli(tenant_cli):
+    # When acme-retail follows docs/tenants.md: its application's identity, a profile with credential_process
+    profile_arn = tenant_cli.profile_arn("amazon.nova-pro-v1:0")
+    answered = tenant_cli.converse(profile_arn)
+    direct = tenant_cli.converse("amazon.nova-pro-v1:0")
+    others = _client("dynamodb", tenant_cli.server).get_item(TableName=tenant_cli.outputs["RegistryTableName"], Key={
+        "pk": {"S": "TENANT#globex-support"}, "sk": {"S": "PROFILE#amazon.nova-lite-v1:0"}})["Item"]["profile_arn"]["S"]
+    another = tenant_cli.converse(others)
+    as_itself = tenant_cli.converse(profile_arn, profile="app")
+
+    # Then its model answers through its profile; a bare foundation model id, another tenant's profile
+    # and its own identity calling the hub's profile are refused
     assert answered.returncode == 0, answered.stderr
     assert json.loads(answered.stdout)["output"]["message"]["content"][0]["text"] == "Echo: Hello"
-    assert direct.returncode != 0 and "AccessDeniedException" in direct.stderr
-    assert as_itself.returncode != 0 and "AccessDeniedException" in as_itself.stderr  # its own identity: not the hub's
+    for refused in (direct, another, as_itself):
+        assert refused.returncode != 0 and "AccessDeniedException" in refused.stderr, refused.stderr
+
+
+def test_a_tenant_calls_an_imported_model_promoted_to_it_with_the_aws_cli(tenant_cli):
+    # Given the research account drops a model that passes the strict policy (promoted without a person)
+    import importlib
+
+    from hubsim import sample_model
+
+    good = importlib.import_module("test_evaluation").GOOD
+    research = _TenantCli.__new__(_TenantCli)
+    research.aws, research.server, research.env = tenant_cli.aws, tenant_cli.server, tenant_cli.env
+    admin = research._assume("arn:aws:iam::111111111111:role/hubsim-account-admin")
+    s3 = boto3.client("s3", endpoint_url=tenant_cli.server, region_name="us-east-1", aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"], aws_session_token=admin["AWS_SESSION_TOKEN"])
+    files = {**sample_model.files(), "hubsim-answers.json": json.dumps(good).encode()}
+    sample_model.upload(s3, "genai-research-artifacts-111111111111", "models/cli-bot/1.0.0", files,
+                        sample_model.manifest("cli-bot", "1.0.0", tenants=["acme-retail"], evaluation_policy="strict-support"))
+    ddb, deadline = _client("dynamodb", tenant_cli.server), time.monotonic() + 120
+    while True:
+        item = ddb.get_item(TableName=tenant_cli.outputs["RegistryTableName"], Key={
+            "pk": {"S": "TENANT#acme-retail"}, "sk": {"S": "GRANT#cli-bot:1.0.0"}}).get("Item")
+        if item:
+            break
+        assert time.monotonic() < deadline, "cli-bot 1.0.0 not granted to acme-retail after 120 s"
+        time.sleep(1)
+
+    # When acme-retail calls it by its ARN with the AWS CLI (credential_process gets a new session each run)
+    answered = tenant_cli.converse(item["invoke_arn"]["S"])
+
+    # Then it answers
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["output"]["message"]["content"][0]["text"]
