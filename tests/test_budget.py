@@ -197,10 +197,10 @@ def profiles(hub, tenant_id: str) -> dict[str, dict]:
 
 
 def record_usage(hub, profile: dict, when: datetime, invocations: int, input_tokens: int, output_tokens: int) -> None:
-    """Datapoints as Bedrock publishes them for an invocation through the profile."""
+    """Datapoints as Bedrock publishes them for an invocation through the profile: ModelId = its id."""
     hub.client("cloudwatch", region=profile["region"]).put_metric_data(Namespace="AWS/Bedrock", MetricData=[
         {"MetricName": name, "Value": value, "Unit": "Count", "Timestamp": when,
-         "Dimensions": [{"Name": "ModelId", "Value": profile["profile_arn"]}]}
+         "Dimensions": [{"Name": "ModelId", "Value": profile["profile_arn"].rsplit("/", 1)[-1]}]}
         for name, value in (("Invocations", invocations), ("InputTokenCount", input_tokens), ("OutputTokenCount", output_tokens))])
 
 

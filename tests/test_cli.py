@@ -178,10 +178,11 @@ def _previous_month() -> tuple[str, datetime]:
 
 
 def _bedrock_usage(hub, profile_arn: str, at, input_tokens: int, invocations: int = 10, output_tokens: int = 1000) -> None:
-    """AWS/Bedrock datapoints for one application inference profile, as Bedrock records them in the hub account."""
+    """AWS/Bedrock datapoints for one application inference profile, as Bedrock records them in the hub
+    account: ModelId = the profile's id."""
     hub.client("cloudwatch").put_metric_data(Namespace="AWS/Bedrock", MetricData=[
         {"MetricName": name, "Value": value, "Unit": "Count", "Timestamp": at,
-         "Dimensions": [{"Name": "ModelId", "Value": profile_arn}]}
+         "Dimensions": [{"Name": "ModelId", "Value": profile_arn.rsplit("/", 1)[-1]}]}
         for name, value in (("Invocations", invocations), ("InputTokenCount", input_tokens), ("OutputTokenCount", output_tokens))])
 
 

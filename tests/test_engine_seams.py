@@ -1304,16 +1304,19 @@ def test_bedrock_runtime_meters_a_tenant_application_profile_in_the_hub(hub, onb
     assert json.loads(invoked["body"].read()) == {
         "generation": "Echo: Say hello", "prompt_token_count": 2, "generation_token_count": 3, "stop_reason": "stop"}
 
-    # And the usage is metered per profile ARN in the hub account (whose credentials made the call), not the spoke's
+    # And the usage is published as Bedrock does, under ModelId = the profile's id (not the ARN the caller
+    # passed), in the hub account (whose credentials made the call), not the spoke's
     start, end = _around_now()
-    assert _usage(hub.client("cloudwatch"), profile_arn, start, end) == {
+    profile_id = profile_arn.rsplit("/", 1)[1]
+    assert _usage(hub.client("cloudwatch"), profile_id, start, end) == {
         "Invocations": 2, "InputTokenCount": 8 + 2, "OutputTokenCount": 7 + 3, "InvocationLatency": 200}
+    assert _usage(hub.client("cloudwatch"), profile_arn, start, end)["Invocations"] == 0
     spoke_cloudwatch = hub.client("cloudwatch", account_id=event["detail"]["spoke"]["account_id"])
     assert spoke_cloudwatch.list_metrics(Namespace="AWS/Bedrock")["Metrics"] == []
-    # and the hub calling the same profile by its bare id is metered under the same ARN
+    # and the hub calling the same profile by its bare id is metered under the same id
     hub_runtime = hub.client("bedrock-runtime")
-    hub_runtime.converse(modelId=profile_arn.rsplit("/", 1)[1], messages=[{"role": "user", "content": [{"text": "hi"}]}])
-    assert _usage(hub.client("cloudwatch"), profile_arn, start, end)["Invocations"] == 3
+    hub_runtime.converse(modelId=profile_id, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert _usage(hub.client("cloudwatch"), profile_id, start, end)["Invocations"] == 3
     # and a system-defined profile is a foundation-model route, metered as passed in the caller's account
     hub_runtime.converse(modelId=f"us.{NOVA_PRO}", messages=[{"role": "user", "content": [{"text": "hi"}]}])
     assert _usage(hub.client("cloudwatch"), f"us.{NOVA_PRO}", start, end)["Invocations"] == 1
@@ -1337,12 +1340,12 @@ def test_bedrock_runtime_stamps_metrics_with_the_simulated_clock(engine):
 
     # Then its datapoints are on that day, not today; and the real clock is back after the block
     midnight = day.replace(hour=0, minute=0)
-    assert _usage(cloudwatch, profile_arn, midnight, midnight + timedelta(days=1)) == {
+    assert _usage(cloudwatch, profile_arn.rsplit("/", 1)[1], midnight, midnight + timedelta(days=1)) == {
         "Invocations": 1, "InputTokenCount": 3, "OutputTokenCount": 4, "InvocationLatency": 100}
-    assert _usage(cloudwatch, profile_arn, *_around_now())["Invocations"] == 0
+    assert _usage(cloudwatch, profile_arn.rsplit("/", 1)[1], *_around_now())["Invocations"] == 0
     runtime.converse(modelId=profile_arn, messages=[{"role": "user", "content": [{"text": "now"}]}])
-    assert _usage(cloudwatch, profile_arn, *_around_now())["Invocations"] == 1
-    assert _usage(cloudwatch, profile_arn, midnight, midnight + timedelta(days=1))["Invocations"] == 1
+    assert _usage(cloudwatch, profile_arn.rsplit("/", 1)[1], *_around_now())["Invocations"] == 1
+    assert _usage(cloudwatch, profile_arn.rsplit("/", 1)[1], midnight, midnight + timedelta(days=1))["Invocations"] == 1
 
 
 def test_bedrock_runtime_refuses_an_unknown_application_profile(engine):

@@ -52,9 +52,9 @@ def _settle(hub, name="support-bot", version="1.0.0", timeout=180) -> dict:
         time.sleep(0.2)
 
 
-def _import(hub, research, answers: dict, name="support-bot", version="1.0.0", policy=None, tenants=()):
+def _import(hub, research, answers: dict, name="support-bot", version="1.0.0", policy=None, tenants=(), config=None):
     s3, bucket = research
-    files = {**sample_model.files(), "hubsim-answers.json": json.dumps(answers).encode()}
+    files = {**sample_model.files(config=config), "hubsim-answers.json": json.dumps(answers).encode()}
     extra = {"evaluation_policy": policy} if policy else {}
     sample_model.upload(s3, bucket, f"models/{name}/{version}", files, sample_model.manifest(name, version, tenants=tenants, **extra))
     return _settle(hub, name, version)
@@ -187,6 +187,31 @@ def test_the_same_model_imported_event_twice_runs_one_evaluation(hub, research):
     evaluations = hub.executions(hub.outputs["EvaluationStateMachineArn"])
     assert len(evaluations) == 2 and {e["status"] for e in evaluations} == {"SUCCEEDED"}
     assert _actions(hub, "model#support-bot").count("StartEvaluation") == 1
+
+
+def test_a_model_that_converse_does_not_serve_is_evaluated_through_invoke_model(hub, research):
+    # Given a Qwen2.5 model (model_type qwen2): Bedrock imports it, but Converse does not serve it
+    qwen = {**sample_model.CONFIG, "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"}
+    _import(hub, research, GOOD, policy="strict-support", config=qwen)
+
+    # Then the evaluation used InvokeModel with the completion body, scored every answer and promoted it
+    version = _version(hub)
+    assert hub.client("bedrock").get_imported_model(modelIdentifier=version["imported_model_arn"])["instructSupported"] is False
+    assert version["status"] == "APPROVED", version.get("evaluation")
+    assert float(version["evaluation"]["aggregate"]["error_rate"]) == 0.0
+    started = [r for r in audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"]) if r["action"] == "StartEvaluation"]
+    assert json.loads(started[-1]["detail"])["api"] == "invoke"
+
+
+def test_a_model_still_loading_is_waited_for_not_scored_as_an_error(hub, research):
+    # Given an imported model that answers ModelNotReadyException 6 times (idle, being loaded again):
+    # more than the SDK's own 5 attempts
+    _import(hub, research, {**GOOD, "not_ready_first": 6}, policy="strict-support")
+
+    # Then the state machine waited for it: no item scored as an error, the version promoted
+    version = _version(hub)
+    assert version["status"] == "APPROVED", version.get("evaluation")
+    assert float(version["evaluation"]["aggregate"]["error_rate"]) == 0.0
 
 
 def test_throttling_is_retried_and_the_evaluation_completes(hub, research):

@@ -64,3 +64,13 @@ def test_emitted_details_match_their_schemas(hub, onboard, hub_events):
     assert {e["detail-type"] for e in emitted} == {"TenantOnboarded", "WorkflowInputRejected", "TenantOnboardingFailed"}
     for event in emitted:
         schemas.validate_detail(event["detail-type"], event["detail"])
+
+
+def test_the_readme_states_the_evaluation_policy_limits_the_schema_enforces():
+    # The README once promised max_items up to 1000 where the schema stops at 100 (the 256 KiB state limit)
+    import re
+
+    schema = json.loads((ROOT / "layer/genai_hub/schemas/evaluation-policy.json").read_text())["properties"]["max_items"]
+    stated = re.search(r"`max_items` \((\d+)-(\d+), default (\d+)", (ROOT / "README.md").read_text())
+    assert stated, "README: the Policies paragraph no longer states max_items' range"
+    assert tuple(map(int, stated.groups())) == (schema["minimum"], schema["maximum"], schema["default"])

@@ -218,3 +218,45 @@ def test_every_checkov_skip_is_justified_in_place():
         for name, resource in load_template(template)["Resources"].items():
             for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert len(skip.get("comment", "").strip()) > 20, f"{template.name}: {name} skips {skip['id']} without a reason"
+
+
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "genai-hub"}
+
+
+def _deployed(value, parameters: dict):
+    """A template value as a deployment of stack genai-hub in 123456789012 / us-east-1 would have it:
+    Fn::Sub and Ref of pseudo parameters and parameters (their defaults) resolved, recursively."""
+    import re
+
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: str(PSEUDO.get(m[1], parameters.get(m[1], m[0]))), value["Fn::Sub"])
+    if isinstance(value, dict) and "Ref" in value and value["Ref"] in {**PSEUDO, **parameters}:
+        return str({**PSEUDO, **parameters}[value["Ref"]])
+    if isinstance(value, dict):
+        return {k: _deployed(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deployed(v, parameters) for v in value]
+    return value
+
+
+def test_every_state_machine_role_trusts_its_own_machine(cfn):
+    # Step Functions assumes a machine's role with that machine's ARN as aws:SourceArn: a trust condition
+    # naming another ARN makes creating the machine (or every execution) fail on AWS.
+    from hubsim.patches.sts import service_may_assume
+
+    parameters = {k: v.get("Default", "") for k, v in cfn.get("Parameters", {}).items()}
+    machines = _resources(cfn, "AWS::StepFunctions::StateMachine")
+    checked = []
+    for name, machine in machines.items():
+        props = _deployed(machine["Properties"], parameters)
+        arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{props['StateMachineName']}"
+        role_name = props["RoleArn"]["Fn::GetAtt"][0]
+        role_arn = f"arn:aws:iam::123456789012:role/{role_name}"
+        trust = _deployed(cfn["Resources"][role_name]["Properties"]["AssumeRolePolicyDocument"], parameters)
+        context = {"aws:SourceArn": arn, "aws:SourceAccount": "123456789012"}
+        assert service_may_assume(trust, "states.amazonaws.com", role_arn, context), f"{role_name} does not trust {name} ({arn})"
+        # and no other machine of the account may use it
+        other = {**context, "aws:SourceArn": f"arn:aws:states:us-east-1:123456789012:stateMachine:someone-else"}
+        assert not service_may_assume(trust, "states.amazonaws.com", role_arn, other), f"{role_name} trusts any machine"
+        checked.append(name)
+    assert len(checked) == len(machines)

@@ -31,7 +31,8 @@ tests/test_engine_seams.py::test_bedrock_model_import_jobs_have_the_real_shapes)
 - Status is computed lazily whenever a job or model is read (any of these operations, or
   ListTagsForResource): InProgress until creationTime + `import_seconds` (read at that moment),
   then the pending outcome is applied: endTime/lastModifiedTime are set and, if Completed, the
-  imported model is created (tagged with importedModelTags) with instructSupported true and
+  imported model is created (tagged with importedModelTags) with instructSupported (false for the
+  architectures Converse does not serve: NO_CONVERSE_ARCHITECTURES) and
   customModelUnits `CUSTOM_MODEL_UNITS` ({customModelUnitsPerModelCopy: 1, customModelUnitsVersion:
   "v1.0"}: botocore's CustomModelUnitsVersion pattern is `v<digits>.<digits>`).
   DeleteImportedModel removes the model (and its tags); its job stays Completed with
@@ -333,6 +334,11 @@ def _read_artifacts(region: str, account: str, role_arn: str, s3_uri: str, job_a
     return {"status": "Completed", "modelArchitecture": model_type if isinstance(model_type, str) else None}
 
 
+# model_type values whose imported models Converse does not serve ("Invoke your imported model":
+# Qwen2.5, Qwen2-VL, Qwen2.5-VL, GPT-OSS): GetImportedModel says instructSupported false for them.
+NO_CONVERSE_ARCHITECTURES = {"qwen2", "qwen2_vl", "qwen2_5_vl", "gpt_oss"}
+
+
 def _resolve(backend, job: dict) -> None:
     """Apply the outcome of an InProgress job whose time has come (call with _lock held)."""
     if job["status"] != "InProgress":
@@ -361,7 +367,7 @@ def _resolve(backend, job: dict) -> None:
         "creationTime": now,
         "modelArchitecture": outcome.get("modelArchitecture"),
         "modelKmsKeyArn": job.get("importedModelKmsKeyArn"),
-        "instructSupported": True,
+        "instructSupported": outcome.get("modelArchitecture") not in NO_CONVERSE_ARCHITECTURES,
         "customModelUnits": dict(CUSTOM_MODEL_UNITS),
     }
     job["status"], job["importedModelArn"] = "Completed", model_arn

@@ -71,7 +71,12 @@ text blocks joined by newlines); of InvokeModel's JSON body, the "prompt" (Llama
 "inputText" (Titan style), else, when it has "messages" (Anthropic and Nova style), the text of the
 last user message (its "content" string, or its content blocks' "text" joined by newlines).
 `throttle_first: N` makes the first N calls of that imported model (Converse and InvokeModel,
-whatever modelId form) raise ThrottlingException (HTTP 429); the count is per model. Nothing
+whatever modelId form) raise ThrottlingException (HTTP 429); the count is per model.
+`not_ready_first: N` makes the N calls before those raise ModelNotReadyException (HTTP 429), as an
+imported model idle for a while answers until it is loaded again ("Invoke your imported model";
+botocore retries it up to 5 attempts, as the API reference says the SDKs do). Converse of an
+imported model whose GetImportedModel says instructSupported false (Qwen2.5, Qwen2-VL, Qwen2.5-VL,
+GPT-OSS) is a ValidationException: Converse does not serve those architectures. Nothing
 sleeps: latency is only reported.
 
 Shapes (botocore's bedrock-runtime model):
@@ -93,8 +98,10 @@ OutputTokenCount n_out (Count) and InvocationLatency latency (Milliseconds); eac
 puts InvocationThrottles 1 (Count) and nothing else (like Bedrock, Invocations counts successful
 requests only); a denied or not-found call puts nothing, and neither does moto's own InvokeModel
 of a bare foundation model. One dimension, `ModelId`:
-- through an application inference profile: the profile's ARN, whichever form the caller used,
-  on the CloudWatch of the caller's account and Region (the metrics land in the account whose
+- through an application inference profile: the profile's ID (the last part of its ARN), whichever
+  form the caller used (what recorded data of live accounts shows: Cloud Custodian's bedrock
+  inference-profile metrics, whose recorded GetMetricStatistics answers carry token sums under
+  ModelId = the profile id after a Converse with the ARN), on the CloudWatch of the caller's account and Region (the metrics land in the account whose
   credentials made the call: the hub's, since tenants call with sessions of the hub's role).
 - otherwise (imported models, system-defined profiles, foundation models): the modelId exactly as
   passed, on the CloudWatch of the caller's account and Region.
@@ -173,6 +180,10 @@ class Validation(BedrockRuntimeError):
 
 class ModelError(BedrockRuntimeError):
     code = "ModelErrorException"
+
+
+class ModelNotReady(BedrockRuntimeError):
+    code = "ModelNotReadyException"
 
 
 def set_clock(now: Callable[[], datetime] | None) -> None:
@@ -276,7 +287,9 @@ def _route(account: str, region: str, model_id: str) -> _Route:
             return _Route(arn, None, False, account, region, model_id)
     arn = profile["inferenceProfileArn"]
     behind = tuple(m["modelArn"] for m in profile["models"])
-    return _Route(arn, None, True, account, region, arn if profile["type"] == "APPLICATION" else model_id, behind)
+    # An application profile's usage is published under its id, whatever form the caller used.
+    metric_id = profile["inferenceProfileId"] if profile["type"] == "APPLICATION" else model_id
+    return _Route(arn, None, True, account, region, metric_id, behind)
 
 
 def _caller(self) -> sts_patch.Caller:
@@ -382,7 +395,7 @@ def _read_script(s3_uri: str) -> dict | None:
             problems.append('"answers" is not an object of strings')
         if "default" in script and not isinstance(script["default"], str):
             problems.append('"default" is not a string')
-        for name in ("latency_ms", "throttle_first"):
+        for name in ("latency_ms", "throttle_first", "not_ready_first"):
             value = script.get(name, 0)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 problems.append(f'"{name}" is not a non-negative integer')
@@ -417,7 +430,10 @@ def _answer(route: _Route, prompt: str, input_text: str) -> tuple[str, int, int,
     script = None
     if route.model is not None:
         script, call = _script_of(bedrock_backends[route.account][route.region], route.model)
-        if script and call <= script.get("throttle_first", 0):
+        if script and call <= script.get("not_ready_first", 0):
+            raise ModelNotReady("Model is not ready for inference. Wait and try your request again. Refer to the AWS SDK "
+                                "documentation for automatic retries.")
+        if script and call <= script.get("not_ready_first", 0) + script.get("throttle_first", 0):
             _put_metrics(route, [("InvocationThrottles", 1, "Count")])
             raise Throttling("Too many requests, please wait before trying again.")
     script = script or {}
@@ -446,6 +462,8 @@ def converse(self) -> ActionResult:
     model_id = self._get_param("modelId")
     messages = self._get_param("messages") or []
     route = _authorized_route(self, model_id)
+    if route.model is not None and not route.model.get("instructSupported", True):
+        raise Validation("This action doesn't support the model that you provided. Try again with a supported text or chat model.")
     users = [m for m in messages if m.get("role") == "user"]
     if not users:
         raise Validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")

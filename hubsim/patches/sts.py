@@ -154,6 +154,27 @@ def trust_allows(trust, role_arn: str, caller: Caller, external_id=None, session
     return True
 
 
+def service_may_assume(trust: dict, service: str, role_arn: str, context: dict) -> bool:
+    """Whether a role's trust policy lets `service` (states.amazonaws.com, bedrock.amazonaws.com...)
+    assume it, with the request context the service sends (aws:SourceArn, aws:SourceAccount): the
+    statements naming the service, evaluated as a resource policy."""
+    statements = trust.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+
+    def services(statement) -> list:
+        named = (statement.get("Principal") or {}).get("Service", []) if isinstance(statement.get("Principal"), dict) else []
+        return named if isinstance(named, list) else [named]
+
+    named = [{**st, "Principal": "*"} for st in statements if service in services(st)]
+    if not named:
+        return False
+    account = role_arn.split(":")[4]
+    request = iam_policy.Request(action="sts:AssumeRole", resource=role_arn, principal_arn=f"arn:aws:iam::{account}:root",
+                                 principal_account=account, resource_account="trust-policy", context=context)
+    allow_all = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}]
+    return iam_policy.evaluate(request, allow_all, resource_policy={"Version": "2012-10-17", "Statement": named}).allowed
+
+
 def assume_role_as_service(service: str, role_arn: str, session_name: str, region: str, context: dict) -> dict:
     """A service (bedrock.amazonaws.com importing a model) assumes a role: the trust policy must name
     the service, and its conditions (aws:SourceAccount, aws:SourceArn) hold for `context`. Returns
@@ -165,15 +186,7 @@ def assume_role_as_service(service: str, role_arn: str, session_name: str, regio
         raise AccessDenied(denied)
     trust = role.assume_role_policy_document
     trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
-    statements = trust.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
-    named = [{**s, "Principal": "*"} for s in statements
-             if service in (lambda v: v if isinstance(v, list) else [v])((s.get("Principal") or {}).get("Service", []))]
-    request = iam_policy.Request(action="sts:AssumeRole", resource=role_arn, principal_arn=f"arn:aws:iam::{account}:root",
-                                 principal_account=account, resource_account="trust-policy", context=context)
-    allow_all = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}]
-    if not named or not iam_policy.evaluate(request, allow_all,
-                                            resource_policy={"Version": "2012-10-17", "Statement": named}).allowed:
+    if not service_may_assume(trust, service, role_arn, context):
         raise AccessDenied(denied)
     session = _originals["backend"](sts_backends[account]["aws"], region, session_name, role_arn, None, 3600, None)
     session.hubsim_tags, session.hubsim_policy = {}, None

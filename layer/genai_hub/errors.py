@@ -82,6 +82,10 @@ class ModelThrottled(HubError):
     """Bedrock throttled an evaluation call; the state machine retries it with backoff."""
 
 
+class ModelNotReady(HubError):
+    """The imported model is being loaded again after idling (ModelNotReadyException): retried with backoff."""
+
+
 class PolicyNotFound(HubError):
     """No evaluation policy of that name in data/evaluation_policies/."""
 

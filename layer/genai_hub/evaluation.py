@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from genai_hub import audit, aws, config, metrics, registry, rejections, residency, retirement, schemas
-from genai_hub.errors import InvalidInput, ModelThrottled, PolicyNotFound, VersionNotReady, caught, rejected_field
+from genai_hub.errors import InvalidInput, ModelNotReady, ModelThrottled, PolicyNotFound, VersionNotReady, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
 WORKFLOW = "evaluation"
@@ -79,28 +79,55 @@ def start_evaluation(step: dict) -> dict:
     version = registry.get_item(registry.version_key(model["model_name"], model["version"])) or {}
     policy = load_policy(model.get("evaluation_policy") or version.get("evaluation_policy"))
     items = _read_dataset(policy["dataset"], policy["max_items"])
+    api = inference_api(model["imported_model_arn"])
     _transition(model, "EVALUATING", ("IMPORTED",), {"evaluation_execution": step["context"]["execution"]})
-    _audit(model, step, "StartEvaluation", policy=policy["name"], dataset=policy["dataset"], items=len(items))
-    return {"model": {k: model[k] for k in ("model_name", "version", "model_id", "imported_model_arn", "requested_tenants")},
+    _audit(model, step, "StartEvaluation", policy=policy["name"], dataset=policy["dataset"], items=len(items), api=api)
+    return {"model": {**{k: model[k] for k in ("model_name", "version", "model_id", "imported_model_arn", "requested_tenants")},
+                      "api": api},
             "policy": policy, "items": items}
 
 
+def inference_api(imported_model_arn: str) -> str:
+    """"converse" when the imported model supports the Converse API (GetImportedModel.instructSupported),
+    else "invoke": InvokeModel with the model's native body. Converse is not supported for some
+    architectures the import accepts (Qwen2.5, Qwen2-VL, Qwen2.5-VL, GPT-OSS: Bedrock user guide,
+    "Invoke your imported model", https://docs.aws.amazon.com/bedrock/latest/userguide/invoke-imported-model.html)."""
+    model = aws.client("bedrock", region=model_region(imported_model_arn)).get_imported_model(modelIdentifier=imported_model_arn)
+    return "converse" if model.get("instructSupported", True) else "invoke"
+
+
+def _generate(model_arn: str, api: str, prompt: str, inference: dict) -> tuple[str, float | None]:
+    """(the model's answer, its latency in ms when the API reports it) by Converse or InvokeModel."""
+    runtime = aws.client("bedrock-runtime")
+    if api == "converse":
+        response = runtime.converse(
+            modelId=model_arn, messages=[{"role": "user", "content": [{"text": prompt}]}],
+            inferenceConfig={"maxTokens": inference["max_tokens"], "temperature": inference["temperature"]})
+        return "".join(c.get("text", "") for c in response["output"]["message"]["content"]), response.get("metrics", {}).get("latencyMs")
+    # The completion body imported models take (the "BedrockCompletion" format of Custom Model Import).
+    body = json.dumps({"prompt": prompt, "max_tokens": inference["max_tokens"], "temperature": inference["temperature"]})
+    response = runtime.invoke_model(modelId=model_arn, body=body, contentType="application/json", accept="application/json")
+    payload = json.loads(response["body"].read())
+    choices = payload.get("choices") or payload.get("outputs") or [{}]
+    text = payload.get("generation") if "generation" in payload else choices[0].get("text", "")
+    return text or "", None
+
+
 def invoke_prompt(step: dict) -> dict:
-    """One dataset item against the imported model; a throttle is retried by the state machine."""
+    """One dataset item against the imported model; a throttle or a model still loading is retried by
+    the state machine, never scored."""
     item, inference = step["item"], step["inference"]
     started = time.perf_counter()
     try:
-        response = aws.client("bedrock-runtime").converse(
-            modelId=step["model_arn"], messages=[{"role": "user", "content": [{"text": item["prompt"]}]}],
-            inferenceConfig={"maxTokens": inference["max_tokens"], "temperature": inference["temperature"]},
-        )
+        text, reported = _generate(step["model_arn"], step.get("api", "converse"), item["prompt"], inference)
     except Exception as exc:
         code = aws.error_code(exc)
         if code in ("ThrottlingException", "TooManyRequestsException", "ServiceUnavailableException"):
             raise ModelThrottled(f"{code} on item {item['id']}") from None
+        if code == "ModelNotReadyException":
+            raise ModelNotReady(f"{code} on item {item['id']}: the model is being loaded") from None
         return {"id": item["id"], "output": None, "latency_ms": None, "error": code or type(exc).__name__}
-    text = "".join(c.get("text", "") for c in response["output"]["message"]["content"])
-    latency = response.get("metrics", {}).get("latencyMs") or (time.perf_counter() - started) * 1000
+    latency = reported or (time.perf_counter() - started) * 1000
     # Outputs travel back through the Map (256 KiB per payload): 1,000 characters is enough to score an answer.
     return {"id": item["id"], "output": text[:1000], "latency_ms": latency, "error": None}
 

@@ -1,8 +1,11 @@
 """Usage metering and budget levels: the steps of statemachines/budget_alerts.asl.json.
 
 Attribution: a tenant reaches models only through its application inference profiles, and
-Bedrock publishes `AWS/Bedrock` metrics per profile (dimension ModelId = the profile ARN), so a
-profile's invocations and tokens are its tenant's usage, priced with genai_hub.pricing.
+Bedrock publishes `AWS/Bedrock` metrics per profile with the dimension ModelId = the profile's
+**id** (the last part of its ARN), even when the caller passed the ARN: what recorded data of live
+accounts shows (Cloud Custodian's bedrock inference-profile metrics and their recorded CloudWatch
+answers) and AWS's samples query. So a profile's invocations and tokens are its tenant's usage,
+priced with genai_hub.pricing.
 
 Exactly once: each tenant carries a watermark, `metered_until` on its META item. A run reads the
 window [watermark, until) only, adds its cost to the month's usage item and moves the watermark in
@@ -148,7 +151,7 @@ def _read_usage(region: str, profiles: list[dict], start: datetime, end: datetim
         queries = [
             {"Id": f"p{n}_{field}", "ReturnData": True, "MetricStat": {
                 "Metric": {"Namespace": "AWS/Bedrock", "MetricName": metric,
-                           "Dimensions": [{"Name": "ModelId", "Value": profile["profile_arn"]}]},
+                           "Dimensions": [{"Name": "ModelId", "Value": metric_model_id(profile["profile_arn"])}]},
                 "Period": period, "Stat": "Sum"}}
             for n, profile in enumerate(chunk) for field, metric in METRICS
         ]
@@ -164,6 +167,11 @@ def _read_usage(region: str, profiles: list[dict], start: datetime, end: datetim
                 break
             kwargs["NextToken"] = page["NextToken"]
     return {arn: pricing.Usage(**fields) for arn, fields in found.items()}
+
+
+def metric_model_id(profile_arn: str) -> str:
+    """The ModelId dimension under which Bedrock publishes an application profile's usage: its id."""
+    return profile_arn.rsplit("/", 1)[-1]
 
 
 def _meter_window(profiles: list[dict], start: datetime, end: datetime) -> dict[str, dict[str, pricing.Usage]]:
