@@ -188,6 +188,10 @@ class LocalHub:
         self.spokes[account_id] = outputs
         return outputs
 
+    @property
+    def research_region(self) -> str:
+        return self.parameters.get("ResearchRegion") or self.region
+
     def deploy_research_spoke(self, account_id: str = RESEARCH_ACCOUNT, **overrides) -> dict:
         """spokes/research.yaml in the research account: bucket, key, grants, forwarding rule."""
         parameters = {
@@ -199,8 +203,9 @@ class LocalHub:
             "ArtifactBucketName": self.parameters["ResearchArtifactBucketName"],
             **overrides,
         }
+        # In the hub's ResearchRegion (the hub's own Region by default), as the research team deploys it.
         self.research = deploy.deploy(self.root / "spokes" / "research.yaml", "genai-hub-research", parameters=parameters,
-                                      session=self.account_session(account_id), region=self.region)
+                                      session=self.account_session(account_id), region=self.research_region)
         return self.research
 
     # --- clients and events ---------------------------------------------------------------------

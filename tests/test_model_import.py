@@ -78,6 +78,26 @@ def test_a_bare_upload_imports_the_model(hub, research, hub_events):
     assert audit.verify_chain("model#support-bot", records) is None
 
 
+def test_a_research_account_in_another_region_is_imported_from():
+    # Given a hub in us-east-1 whose research account keeps its bucket and KMS key in us-west-2
+    with LocalHub(parameters={"ResearchRegion": "us-west-2"}) as hub:
+        outputs = hub.deploy_research_spoke()
+        bedrock_emulation.reset_import_outcomes()
+        s3 = hub.account_session(RESEARCH_ACCOUNT).client("s3", region_name="us-west-2")
+
+        # When the research team drops a model there
+        _drop((s3, outputs["ArtifactBucketName"]), tenants=["acme-retail"])
+        hub.wait_for_executions(timeout=120)
+
+        # Then the grants are verified against the key of that Region, and the model is imported
+        [execution] = _import_executions(hub)
+        assert execution["status"] == "SUCCEEDED", hub.history(execution["executionArn"])[-3:]
+        assert _version(hub)["status"] in IMPORTED
+        exits = [e["stateExitedEventDetails"] for e in hub.history(execution["executionArn"]) if "stateExitedEventDetails" in e]
+        verified = json.loads(next(e["output"] for e in exits if e["name"].startswith("Verify")))
+        assert ":kms:us-west-2:111111111111:key/" in json.dumps(verified)
+
+
 def test_manifest_uploaded_twice_makes_one_version_and_one_job(hub, research):
     s3, bucket = research
     prefix = _drop(research)

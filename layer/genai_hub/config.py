@@ -48,6 +48,11 @@ def research_account_id() -> str:
     return _required("RESEARCH_ACCOUNT_ID")
 
 
+def research_region() -> str:
+    """The Region of the research bucket and its KMS key (ResearchRegion; the hub's by default)."""
+    return os.environ.get("RESEARCH_REGION") or region()
+
+
 def research_external_id() -> str:
     return _required("RESEARCH_EXTERNAL_ID")
 

@@ -68,7 +68,7 @@ class S3Reader:
 
 
 def _reader(location: dict, session: str) -> S3Reader:
-    s3 = aws.client("s3", credentials=_credentials(config.model_import_role_arn(), session))
+    s3 = aws.client("s3", region=config.research_region(), credentials=_credentials(config.model_import_role_arn(), session))
     return S3Reader(s3, location["bucket"], location["prefix"])
 
 
@@ -149,7 +149,9 @@ def verify_grants(step: dict) -> dict:
     account = config.research_account_id()
     reader_arn = f"arn:aws:iam::{account}:role/{config.grants_reader_role_name()}"
     credentials = _credentials(reader_arn, "verify-grants", external_id=config.research_external_id())
-    s3, kms = aws.client("s3", credentials=credentials), aws.client("kms", credentials=credentials)
+    # The bucket and its key live in the research account's Region, which may not be the hub's.
+    region = config.research_region()
+    s3, kms = aws.client("s3", region=region, credentials=credentials), aws.client("kms", region=region, credentials=credentials)
     try:
         bucket_policy = json.loads(s3.get_bucket_policy(Bucket=location["bucket"])["Policy"])
     except Exception as exc:
