@@ -140,18 +140,22 @@ def trust_allows(trust, role_arn: str, caller: Caller, external_id=None, session
     """Whether the role's trust policy lets `caller` assume it (and tag the session, with tags)."""
     tags = tags or {}
     context = _trust_context(caller, external_id, session_name, tags)
-    # The trust policy decides alone: a role is assumed only when it names the caller (or its
-    # account), whatever the caller's own policies say, the root user included. The caller's identity
-    # policy allowing sts:AssumeRole is not evaluated yet (docs/emulator.md), so it is taken as
-    # allowing, and the evaluation is the cross-account one (both sides needed; the identity side given).
-    identity = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}]
     for action in ["sts:AssumeRole"] + (["sts:TagSession"] if tags else []):
         request = iam_policy.Request(action=action, resource=role_arn, principal_arn=caller.arn,
                                      principal_account=caller.account, resource_account="trust-policy",
                                      context=context, role_arn=caller.role_arn)
-        if not iam_policy.evaluate(request, identity, resource_policy=trust).allowed:
+        if not _trust_decides(trust, request):
             return False
     return True
+
+
+def _trust_decides(trust: dict, request: iam_policy.Request) -> bool:
+    """A role's trust policy decides alone: a role is assumed only when it names the caller (or its
+    account, or its service), whatever the caller's own policies say, the root user included. The
+    caller's identity policy allowing sts:AssumeRole is not evaluated yet (docs/emulator.md), so it is
+    taken as allowing, and the evaluation is the cross-account one (both sides needed; identity given)."""
+    allow_all = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}]
+    return iam_policy.evaluate(request, allow_all, resource_policy=trust).allowed
 
 
 def service_may_assume(trust: dict, service: str, role_arn: str, context: dict) -> bool:
@@ -171,8 +175,7 @@ def service_may_assume(trust: dict, service: str, role_arn: str, context: dict) 
     account = role_arn.split(":")[4]
     request = iam_policy.Request(action="sts:AssumeRole", resource=role_arn, principal_arn=f"arn:aws:iam::{account}:root",
                                  principal_account=account, resource_account="trust-policy", context=context)
-    allow_all = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}]
-    return iam_policy.evaluate(request, allow_all, resource_policy={"Version": "2012-10-17", "Statement": named}).allowed
+    return _trust_decides({"Version": "2012-10-17", "Statement": named}, request)
 
 
 def assume_role_as_service(service: str, role_arn: str, session_name: str, region: str, context: dict) -> dict:
