@@ -704,7 +704,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "demo":
         from hubctl.demo import run
+        from hubsim.patches import authz
 
+        if authz.mode() != "enforce":  # the demo shows the hub as AWS would run it, refusals included
+            print(f"hubctl demo: {authz.ENV}={os.environ.get(authz.ENV)} turns IAM enforcement off; the demo always "
+                  f"runs with it on: unset {authz.ENV} (it is for debugging the emulation only)", file=sys.stderr)
+            return 2
         return run(quiet=args.quiet)
     if args.command == "bench":
         return _bench(args)

@@ -62,6 +62,8 @@ class Decision:
     principal_arn: str = ""
     action: str = ""
     resource: str = ""
+    # The Allow statements that applied: ("identity", policy index, statement index) or ("resource", 0, i).
+    granted_by: tuple = field(default=(), compare=False)
 
     def message(self) -> str:
         """AWS's AccessDenied wording, e.g. "User: X is not authorized to perform: A on resource: R
@@ -311,26 +313,28 @@ def _load(policy) -> dict | None:
     return document if isinstance(document, dict) else None
 
 
-def _outcomes(policies, request: Request, ctx: dict, resource_based: bool = False) -> tuple[bool, bool, str | None]:
+def _outcomes(policies, request: Request, ctx: dict, resource_based: bool = False) -> tuple[bool, bool, str | None, list]:
     """(any document given, any statement denies, how the strongest Allow applies: "direct",
-    "account" or None)."""
+    "account" or None, [(policy index, statement index)] of the Allow statements that apply)."""
     if policies is None or isinstance(policies, (dict, str, bytes)):
         policies = [policies]
-    present, denied, allowed = False, False, None
-    for document in map(_load, policies):
+    present, denied, allowed, granting = False, False, None, []
+    for index, document in enumerate(map(_load, policies)):
         if document is None:
             continue
         present = True
         variables = ctx if document.get("Version") == _VARIABLES_VERSION else None
         statements = document.get("Statement", [])
-        for stmt in statements if isinstance(statements, list) else [statements]:
+        for number, stmt in enumerate(statements if isinstance(statements, list) else [statements]):
             applies = _statement(stmt, request, ctx, variables, resource_based)
             effect = stmt.get("Effect") if applies else None  # Effect is case-sensitive
             if effect == "Deny":
                 denied = True
-            elif effect == "Allow" and allowed != "direct":
-                allowed = applies
-    return present, denied, allowed
+            elif effect == "Allow":
+                granting.append((index, number))
+                if allowed != "direct":
+                    allowed = applies
+    return present, denied, allowed, granting
 
 
 def _context(request: Request) -> dict:
@@ -351,7 +355,7 @@ def _context(request: Request) -> dict:
 
 
 def evaluate(request: Request, identity_policies: list, session_policies: list = (), resource_policy=None,
-             permissions_boundary=None) -> Decision:
+             permissions_boundary=None, resource_policy_required: bool = False) -> Decision:
     """Allow or deny `request`. Policies may be dicts or JSON strings (URL-encoded when they do not
     start with '{'); `resource_policy` and `permissions_boundary` are one document (or None).
 
@@ -364,6 +368,9 @@ def evaluate(request: Request, identity_policies: list, session_policies: list =
        https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
     3. Cross-account: an identity policy AND the resource policy (naming the caller or its account).
        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+    4. `resource_policy_required` (a KMS key policy): the resource policy must allow, directly or by
+       naming the account, which then delegates to the identity policies; the root user included.
+       https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam
     """
     ctx = _context(request)
     root = bool(re.fullmatch(r"arn:[\w-]+:iam::\d{12}:root", request.principal_arn))
@@ -375,13 +382,19 @@ def evaluate(request: Request, identity_policies: list, session_policies: list =
     }
 
     def decide(reason: str) -> Decision:
-        return Decision(reason == ALLOWED, reason, request.principal_arn, request.action, request.resource)
+        granted_by = tuple([("identity", d, s) for d, s in checked["identity-based policy"][3]]
+                           + [("resource", d, s) for d, s in checked["resource-based policy"][3]]) if reason == ALLOWED else ()
+        return Decision(reason == ALLOWED, reason, request.principal_arn, request.action, request.resource, granted_by)
 
-    for kind, (_, denied, _) in checked.items():
+    for kind, (_, denied, _, _) in checked.items():
         if denied:
             return decide(f"explicit deny in {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
     identity = root or checked["identity-based policy"][2] is not None
     granted = checked["resource-based policy"][2]
+    if resource_policy_required and granted is None:
+        return decide("no resource-based policy allows")
+    if resource_policy_required and granted == "account" and not identity:
+        return decide("no identity-based policy allows")
     if request.resource_account in (None, "", request.principal_account):
         if not (identity or granted == "direct"):
             return decide("no identity-based policy allows")
@@ -391,7 +404,7 @@ def evaluate(request: Request, identity_policies: list, session_policies: list =
         return decide("no resource-based policy allows")
     for kind, reason in (("permissions boundary", "no permissions boundary allows"),
                          ("session policy", "no session policy allows")):
-        present, _, allowed = checked[kind]
+        present, _, allowed, _ = checked[kind]
         if present and allowed is None:  # given, so the permissions are its intersection
             return decide(reason)
     return decide(ALLOWED)

@@ -128,3 +128,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("figures")
         for nodeid, value in sorted(figures):
             terminalreporter.write_line(f"{nodeid.split('::')[-1]}: {value}")
+
+
+def pytest_configure(config):
+    """The least-privilege report (tests/least_privilege.py) is a plugin of its own."""
+    import least_privilege
+
+    if not config.pluginmanager.is_registered(least_privilege):
+        config.pluginmanager.register(least_privilege, "hubsim-least-privilege")

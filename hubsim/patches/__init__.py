@@ -1,8 +1,8 @@
 """The patch layer over moto: only what moto lacks for the hub, each patch documented.
 
 Every patch module has PATCH = Patch(name, replaces, covered_by) and an `apply()` that is safe to
-call twice. `tests/test_engine_seams.py` exercises each seam, so that a moto upgrade that changes
-the behaviour a patch relies on fails loudly there rather than somewhere in a workflow.
+call twice. `tests/seams/test_<module>.py` exercises each module's seams, so that a moto upgrade that
+changes the behaviour a patch relies on fails loudly there rather than somewhere in a workflow.
 """
 from dataclasses import dataclass
 
@@ -15,12 +15,12 @@ class Patch:
 
 
 def _modules():
-    from hubsim.patches import (bedrock, bedrock_runtime, cloudformation, core, dynamodb, events, iam, jsonpath,
+    from hubsim.patches import (authz, bedrock, bedrock_runtime, cloudformation, core, dynamodb, events, iam, jsonpath,
                                  lambda_runtime, lambda_url, s3, stepfunctions, sts)
 
     # s3 after events: its cross-account forwarding wraps the events patch's send_to_targets
     return (core, cloudformation, iam, jsonpath, lambda_runtime, stepfunctions, events, bedrock, bedrock_runtime, sts, dynamodb,
-            s3, lambda_url)
+            s3, lambda_url, authz)
 
 
 def apply_all() -> list[Patch]:

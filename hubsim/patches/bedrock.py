@@ -13,7 +13,7 @@ DeleteInferenceProfile. System-defined profiles come from data/bedrock_inference
 
 Custom Model Import: CreateModelImportJob, GetModelImportJob, ListModelImportJobs,
 GetImportedModel, ListImportedModels, DeleteImportedModel (seam test:
-tests/test_engine_seams.py::test_bedrock_model_import_jobs_have_the_real_shapes).
+tests/seams/test_bedrock.py::test_bedrock_model_import_jobs_have_the_real_shapes).
 - CreateModelImportJob is idempotent on clientRequestToken (same token -> same jobArn). A jobName
   already used by any job of the account/Region, or an importedModelName used by an existing
   imported model or an InProgress job, is a ConflictException. Like Bedrock, only ONE import job
@@ -73,7 +73,7 @@ from hubsim.patches import Patch
 PATCH = Patch(
     name="bedrock-inference-profiles",
     replaces="moto.bedrock (no inference-profile or model-import operations; _list_arns knows jobs and custom models only)",
-    covered_by="tests/test_engine_seams.py::test_bedrock_inference_profiles_have_the_real_shapes",
+    covered_by="tests/seams/test_bedrock.py::test_bedrock_inference_profiles_have_the_real_shapes",
 )
 
 _CATALOG = Path(__file__).resolve().parent.parent / "data" / "bedrock_inference_profiles.json"

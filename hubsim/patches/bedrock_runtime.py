@@ -38,7 +38,7 @@ BedrockBackend of an account and Region, under its lock):
 IAM, as AWS evaluates an InvokeModel request (Converse and ConverseStream authorise as
 bedrock:InvokeModel / InvokeModelWithResponseStream: "Prerequisites for running model inference",
 https://docs.aws.amazon.com/bedrock/latest/userguide/inference-prereq.html), with hubsim.iam_policy
-over the caller as STS issued it (hubsim.patches.sts.caller_of): an assumed-role session (its role's
+over the caller as STS issued it (hubsim.principals.resolve): an assumed-role session (its role's
 inline and attached policies, its session policy, its principal tags = the role's tags and the
 session's tags, `aws:TokenIssueTime`), an IAM user (its policies), or the account root (moto's
 default long-term keys: full access in its own account only). Bedrock has no resource-based
@@ -127,24 +127,22 @@ from moto.bedrockruntime.exceptions import BedrockRuntimeError
 from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.responses import ActionResult
-from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 
-from hubsim import iam_policy
+from hubsim import principals
 from hubsim.patches import Patch
 from hubsim.patches import bedrock as bedrock_patch
-from hubsim.patches import sts as sts_patch
 
 PATCH = Patch(
     name="bedrock-runtime",
     replaces="moto.bedrockruntime.responses.BedrockRuntimeResponse (no Converse; InvokeModel answers {} for any modelId, knows no imported model or inference profile, checks no IAM policy, records no metrics)",
     covered_by=", ".join([
-        "tests/test_engine_seams.py::test_bedrock_runtime_answers_imported_models_deterministically",
-        "tests/test_engine_seams.py::test_bedrock_runtime_meters_a_tenant_application_profile_in_the_hub",
+        "tests/seams/test_bedrock_runtime.py::test_bedrock_runtime_answers_imported_models_deterministically",
+        "tests/seams/test_bedrock_runtime.py::test_bedrock_runtime_meters_a_tenant_application_profile_in_the_hub",
         "tests/test_tenant_access.py::test_a_spoke_principal_allowed_everything_cannot_invoke_a_hub_profile",
         "tests/test_tenant_access.py::test_a_tenant_session_reaches_only_its_own_granted_profiles",
-        "tests/test_engine_seams.py::test_bedrock_runtime_stamps_metrics_with_the_simulated_clock",
-        "tests/test_engine_seams.py::test_bedrock_runtime_refuses_an_unknown_application_profile",
+        "tests/seams/test_bedrock_runtime.py::test_bedrock_runtime_stamps_metrics_with_the_simulated_clock",
+        "tests/seams/test_bedrock_runtime.py::test_bedrock_runtime_refuses_an_unknown_application_profile",
     ]),
 )
 
@@ -292,34 +290,12 @@ def _route(account: str, region: str, model_id: str) -> _Route:
     return _Route(arn, None, True, account, region, metric_id, behind)
 
 
-def _caller(self) -> sts_patch.Caller:
-    """Who signed this call; a session token that is not its access key's is refused."""
-    access_key = self.get_access_key()
-    session = sts_patch.session_of(access_key)
-    if session is not None and self.headers.get("X-Amz-Security-Token") != session.session_token:
+def _caller(self) -> principals.Principal:
+    """Who signed this call (hubsim.principals); a session token that is not its access key's is refused."""
+    resolved = principals.resolve(self.get_access_key(), self.headers.get("X-Amz-Security-Token"), self.current_account)
+    if resolved is None:
         raise UnrecognizedClient("The security token included in the request is invalid.")
-    return sts_patch.caller_of(access_key, self.current_account)
-
-
-def _default_document(policy) -> str:
-    return next(v.document for v in policy.versions if v.is_default)
-
-
-def _principal_policies(caller: sts_patch.Caller) -> tuple[list, dict]:
-    """(identity policies, principal tags) of the caller: a role's (with its session's tags over the
-    role's), a user's, or none for the root user."""
-    account = iam_backends[caller.account]["global"]
-    if caller.role_arn:
-        role = next((r for r in account.roles.values() if r.arn == caller.role_arn), None)
-        if role is None:  # deleted since the session began, or moto's account switch: nothing allows
-            return [], {}
-        policies = list(role.policies.values()) + [_default_document(p) for p in role.managed_policies.values()]
-        tags = {t["Key"]: t["Value"] for t in (role.tags.values() if isinstance(role.tags, dict) else role.tags)}
-        return policies, {**tags, **sts_patch.session_tags(caller.session)}
-    user = next((u for u in account.users.values() if u.arn == caller.arn), None)
-    if user is None:
-        return [], {}
-    return list(user.policies.values()) + [_default_document(p) for p in user.managed_policies.values()], {}
+    return resolved[0]
 
 
 def _resource_tags(arn: str) -> dict:
@@ -331,23 +307,13 @@ def _resource_tags(arn: str) -> dict:
     return {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(arn).get("Tags", [])}
 
 
-def _authorize(self, caller: sts_patch.Caller, resource_arn: str, context: dict | None = None) -> None:
-    """bedrock:InvokeModel on one resource, as IAM decides it (see the module docstring)."""
-    policies, principal_tags = _principal_policies(caller)
-    session = caller.session
-    ctx = {f"aws:PrincipalTag/{k}": v for k, v in principal_tags.items()}
-    ctx.update({f"aws:ResourceTag/{k}": v for k, v in _resource_tags(resource_arn).items()})
-    issued = sts_patch.token_issue_time(session) if session is not None else None
-    if issued is not None:
-        ctx["aws:TokenIssueTime"] = issued.strftime("%Y-%m-%dT%H:%M:%SZ")
-    ctx.update(context or {})
-    account = resource_arn.split(":")[4] if resource_arn.count(":") >= 5 else ""
-    request = iam_policy.Request(action=INVOKE_ACTION, resource=resource_arn, principal_arn=caller.arn,
-                                 principal_account=caller.account, resource_account=account or None,
-                                 context=ctx, role_arn=caller.role_arn)
-    session_policy = sts_patch.session_policy(session) if session is not None else None
-    decision = iam_policy.evaluate(request, policies, [session_policy] if session_policy else [])
-    if not decision.allowed:
+def _authorize(self, caller: principals.Principal, resource_arn: str, context: dict | None = None) -> None:
+    """bedrock:InvokeModel on one resource, as IAM decides it (see the module docstring), by the
+    evaluator every emulated call goes through (hubsim.patches.authz)."""
+    from hubsim.patches import authz
+
+    decision = authz.decide(caller, "bedrock", INVOKE_ACTION, resource_arn, self.region, context)
+    if not decision.allowed and authz.mode() == "enforce":
         raise AccessDenied(decision.message())
 
 

@@ -29,7 +29,7 @@ PATCH = Patch(
     name="cloudformation-json-body-stable-names",
     replaces="moto.cloudformation.models.Stack.parse_template (reads JSON bodies with the pure-Python YAML loader), "
              "CloudFormationBackend.create_stack (random generated names on every deployment)",
-    covered_by="tests/test_engine_seams.py::test_json_and_yaml_template_bodies_read_alike",
+    covered_by="tests/seams/test_cloudformation.py::test_json_and_yaml_template_bodies_read_alike",
 )
 
 _originals: dict = {}

@@ -16,7 +16,7 @@ from hubsim.patches import Patch
 PATCH = Patch(
     name="core-cached-method-names",
     replaces="moto.core.responses.method_names_from_class (inspect.getmembers of the response class per request)",
-    covered_by="tests/test_engine_seams.py::test_operations_added_by_patches_are_dispatched",
+    covered_by="tests/seams/test_core.py::test_operations_added_by_patches_are_dispatched",
 )
 
 _original = utils.method_names_from_class

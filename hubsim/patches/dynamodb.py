@@ -37,9 +37,9 @@ PATCH = Patch(
              "(condition check and write are not atomic across threads); "
              "moto.dynamodb.models.table.Table.query/all_items (every Query sorts the whole table); "
              "moto.dynamodb.responses.DynamoResult.execute_result (shape-walking serializer on wire-format results)",
-    covered_by="tests/test_engine_seams.py::test_concurrent_conditional_puts_let_exactly_one_writer_win, "
-               "tests/test_engine_seams.py::test_a_query_reads_its_partition_only, "
-               "tests/test_engine_seams.py::test_data_plane_responses_are_serialized_as_moto_would",
+    covered_by="tests/seams/test_dynamodb.py::test_concurrent_conditional_puts_let_exactly_one_writer_win, "
+               "tests/seams/test_dynamodb.py::test_a_query_reads_its_partition_only, "
+               "tests/seams/test_dynamodb.py::test_data_plane_responses_are_serialized_as_moto_would",
 )
 _query_scope = threading.local()
 

@@ -26,7 +26,7 @@ PATCH = Patch(
     name="iam-role-index",
     replaces="moto.iam.models.IAMBackend.get_role / get_role_by_arn (a scan of every role of the account per call), "
              "moto.iam.models.Role.create_from_cloudformation_json (ignores ManagedPolicyArns)",
-    covered_by="tests/test_engine_seams.py::test_roles_are_found_by_name_and_arn_after_create_and_delete, "
+    covered_by="tests/seams/test_iam.py::test_roles_are_found_by_name_and_arn_after_create_and_delete, "
                "tests/test_tenant_access.py::test_a_tenant_session_reaches_only_its_own_granted_profiles",
 )
 

@@ -20,7 +20,7 @@ from hubsim.patches import Patch
 PATCH = Patch(
     name="jsonpath-parsed-once",
     replaces="jsonpath_ng.parse / jsonpath_ng.ext.parse as used by moto Step Functions and EventBridge (a new parser per call)",
-    covered_by="tests/test_engine_seams.py::test_jsonpath_expressions_are_parsed_once_and_still_evaluate",
+    covered_by="tests/seams/test_jsonpath.py::test_jsonpath_expressions_are_parsed_once_and_still_evaluate",
 )
 
 _originals: dict = {}

@@ -28,7 +28,7 @@ from hubsim.patches import Patch
 PATCH = Patch(
     name="lambda-in-process",
     replaces="moto.awslambda.models.LambdaFunction._invoke_lambda (docker run of the function image)",
-    covered_by="tests/test_engine_seams.py::test_lambda_runs_deployed_handler_in_process",
+    covered_by="tests/seams/test_lambda_runtime.py::test_lambda_runs_deployed_handler_in_process",
 )
 
 _CODE_ROOT = Path(tempfile.gettempdir()) / "hubsim-lambda-code"

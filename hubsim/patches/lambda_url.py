@@ -42,7 +42,6 @@ import json
 import re
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -54,14 +53,10 @@ from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.policy import Policy
 from moto.cloudformation import parsing as cfn_parsing
 from moto.core.common_models import CloudFormationModel
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.core.utils import utcnow
-from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.sts.models import sts_backends
 from werkzeug.wrappers import Response
 
-from hubsim import iam_policy
+from hubsim import iam_policy, principals
 from hubsim.patches import Patch
 
 PATCH = Patch(
@@ -69,15 +64,11 @@ PATCH = Patch(
     replaces="AWS::Lambda::Url in moto.cloudformation.parsing (no model), moto.awslambda.policy.Policy.decode_policy "
              "(drops FunctionUrlAuthType / InvokedViaFunctionUrl as conditions), "
              "moto.moto_server.werkzeug_app.DomainDispatcherApplication.__call__ (no function URL endpoint)",
-    covered_by="tests/test_lambda_url.py::test_cloudformation_creates_the_url_and_the_permissions_with_their_conditions, "
-               "tests/test_lambda_url.py::test_a_caller_in_another_account_allowed_by_both_policies_invokes_and_is_seen_verified",
+    covered_by="tests/seams/test_lambda_url.py::test_cloudformation_creates_the_url_and_the_permissions_with_their_conditions, "
+               "tests/seams/test_lambda_url.py::test_a_caller_in_another_account_allowed_by_both_policies_invokes_and_is_seen_verified",
 )
 
 URL_HOST = re.compile(r"^[a-z0-9]{32}\.lambda-url\.[a-z0-9-]+\.on\.aws$")
-# moto's own fake keys (mock_aws) and the dummy keys the README and tests give the CLI: long-term
-# keys of the hub account's root, whose identity allows everything.
-DEFAULT_CREDENTIALS = {"FOOBARKEY": "FOOBARSECRET", "testing": "testing", "test": "test"}
-_ROOT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 _AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request,"
                             r"\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})")
 MAX_SKEW = timedelta(minutes=15)  # SigV4: a request dated further from now is refused
@@ -174,64 +165,13 @@ def permission_create(cls, resource_name, cloudformation_json, account_id, regio
 
 
 # --- 3. the function URL endpoint ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Caller:
-    """The verified signer of a request."""
-    access_key: str
-    account: str
-    arn: str  # userArn: an IAM user, the account root, or an assumed-role session
-    user_id: str  # AIDA... for a user, AROA...:session for a session, the account id for root
-    role_arn: str | None = None
-    identity_policies: tuple = ()
-    session_policies: tuple = ()
-    boundary: object = None
-    tags: tuple = ()  # (key, value) of aws:PrincipalTag
-
-
-def _document(policy) -> str:
-    """The default version's document of a moto managed policy."""
-    return next(v.document for v in policy.versions if v.is_default)
-
-
-def _boundary(iam, entity):
-    arn = getattr(entity, "permissions_boundary_arn", None) or getattr(entity, "permissions_boundary", None)
-    found = iam.managed_policies.get(arn) if isinstance(arn, str) else None
-    return _document(found) if found is not None else None
+Caller = principals.Principal
 
 
 def _caller(access_key: str, token: str | None) -> tuple[Caller, str] | None:
     """(the caller, its secret key) for an access key, or None: unknown, inactive, expired, or a
-    session token that is missing, wrong or given with a long-term key."""
-    if access_key in DEFAULT_CREDENTIALS:
-        if token:
-            return None
-        root = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:root"
-        return Caller(access_key, DEFAULT_ACCOUNT_ID, root, DEFAULT_ACCOUNT_ID, identity_policies=(_ROOT_POLICY,)), DEFAULT_CREDENTIALS[access_key]
-    account = get_account_id_from(access_key)
-    iam = iam_backends[account]["aws"]
-    key = iam.access_keys.get(access_key)
-    if key is None or key.status != "Active":
-        return None
-    if key.user_name:  # an IAM user's long-term key
-        user = iam.get_user(key.user_name)
-        if token:
-            return None
-        policies = [*user.policies.values(), *map(_document, user.managed_policies.values())]
-        for group in iam.get_groups_for_user(user.name):
-            policies += [*group.policies.values(), *map(_document, group.managed_policies.values())]
-        tags = tuple((t["Key"], t["Value"]) for t in iam.list_user_tags(user.name))
-        return Caller(access_key, account, user.arn, user.id, None, tuple(policies), (), _boundary(iam, user), tags), key.secret_access_key
-    session = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
-    if session is None or token != session.session_token or session.expiration < utcnow():
-        return None
-    role = next((r for r in iam.roles.values() if r.arn == session.role_arn or r.name == session.role_arn.rsplit("/", 1)[-1]), None)
-    policies, tags = (), {}
-    if role is not None:
-        policies = (*role.policies.values(), *map(_document, role.managed_policies.values()))
-        tags = {t["Key"]: t["Value"] for t in role.tags or []}
-    tags.update(getattr(session, "hubsim_tags", None) or {})  # session tags (hubsim.patches.sts) win over the role's
-    return Caller(access_key, account, session.arn, session.user_id, role.arn if role else session.role_arn, policies,
-                  (session.policy,) if session.policy else (), _boundary(iam, role), tuple(tags.items())), session.secret_access_key
+    session token that is missing, wrong or given with a long-term key (hubsim.principals)."""
+    return principals.resolve(access_key, token)
 
 
 class _Verifier(SigV4Auth):

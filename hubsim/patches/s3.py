@@ -36,8 +36,9 @@ back, with the account's own clients, what CloudFormation should have configured
    or Region to the rules of that bus with the event unchanged, sends it to the target's
    DeadLetterConfig queue when the bus does not exist (as EventBridge does after its retries),
    and hands every other target on. It wraps whatever `Rule.send_to_targets` is when applied, so
-   it is applied after hubsim.patches.events. (Neither moto nor this patch checks the receiving
-   bus's resource policy.) And `moto.events.utils.EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE`,
+   it is applied after hubsim.patches.events. The forward is authorised as the target's RoleArn
+   (hubsim.patches.events.authorise_target): the role's policy and the receiving bus's resource
+   policy must both allow events:PutEvents, or the event goes to the target's DLQ. And `moto.events.utils.EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE`,
    the shape moto gives every event it delivers to an SQS queue or a log group, leaves out
    `account`: it is put back, in AWS's field order.
 6. `moto.s3.notifications._send_event_bridge_message` gives every S3 event the same `id`
@@ -84,7 +85,7 @@ PATCH = Patch(
         "shape drops account); "
         "moto.s3.notifications._send_event_bridge_message (one constant event id, every bus, errors swallowed)"
     ),
-    covered_by="tests/test_engine_seams.py::test_research_spoke_forwards_import_manifests_to_the_hub_bus",
+    covered_by="tests/seams/test_s3.py::test_research_spoke_forwards_import_manifests_to_the_hub_bus",
 )
 
 _original_bucket_create = s3_models.FakeBucket.create_from_cloudformation_json.__func__
@@ -292,13 +293,15 @@ forwarded: list[dict] = []  # (rule, target bus, event id) of every cross-accoun
 
 
 def _forward(rule, target: dict, event: dict) -> None:
+    from hubsim.patches import events as events_patch
+
     arn = parse_arn(target["Arn"])
     backend = events_models.events_backends[arn.account][arn.region]
     try:
         bus = backend.describe_event_bus(arn.resource_id)
-    except Exception as error:  # ResourceNotFoundException: the delivery fails after retries
-        from hubsim.patches import events as events_patch
-
+        # As the target's role: its policy and the receiving bus's policy must both allow PutEvents.
+        events_patch.authorise_target(rule, target, "events:PutEvents", rule.region_name)
+    except Exception as error:  # ResourceNotFoundException, TargetAccessDenied: the delivery fails after retries
         events_patch._dead_letter(rule.name, target, event, error)
         return
     forwarded.append({"rule": rule.name, "target": target["Arn"], "event": event.get("id")})

@@ -27,8 +27,11 @@ And two costs moto pays on every execution, which made 200 concurrent executions
 5. `boto_client_for` (imported by every service integration) builds a new boto3 client for every
    Task, from boto3's shared default session, which is not thread-safe: under 200 concurrent
    executions some Tasks failed with an empty `DynamoDB.AmazonDynamoDBException`. The replacement
-   builds one client per (service, Region) under a lock and reuses it (clients are thread-safe;
-   moto's version ignores the state's credentials anyway).
+   builds one client per (service, Region, role session) under a lock and reuses it (clients are
+   thread-safe), signed with the machine's execution role assumed as states.amazonaws.com (moto's
+   signs every integration with one fixed key: the account's root), so every integration call is
+   authorised with the machine role's policies by hubsim.patches.authz, and a role whose trust
+   policy does not name the machine (aws:SourceArn) fails every integration, as on AWS.
 
 6. `Timeout._eval_body` (TimeoutSeconds of a state) measures wall time on a CPU the emulation
    shares with every other execution: 200 concurrent executions on two cores starve a Task's
@@ -79,7 +82,7 @@ PATCH = Patch(
         "DefinitionSubstitutions); StepFunctionsParserBackend.start_execution (nameless -> 'None'); "
         "BaseExecutionWorkerCommunication._reflect_execution_status (datetimes in output)"
     ),
-    covered_by="tests/test_engine_seams.py::test_cfn_state_machine_executes_with_substitutions_and_nameless_starts",
+    covered_by="tests/seams/test_stepfunctions.py::test_cfn_state_machine_executes_with_substitutions_and_nameless_starts",
 )
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.:]+)\}")
@@ -193,18 +196,80 @@ def _validate_definition(definition: str) -> None:
         raise
 
 
-_clients: dict[tuple[str, str], object] = {}
+_clients: dict[tuple, object] = {}
 _clients_lock = threading.Lock()
+_session = None  # boto3's default session is not thread-safe: one of our own, created under the lock
+
+
+def _execution_machine() -> str | None:
+    """The ARN of the state machine whose integration is calling: the interpreter hands the
+    execution's Environment (`env`) down every evaluation, so it is on the caller's stack."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        env = frame.f_locals.get("env")
+        if env is not None and type(env).__name__ == "Environment":
+            try:
+                return env.states.context_object.context_object_data["StateMachine"]["Id"]
+            except (AttributeError, KeyError, TypeError):
+                return None
+        frame = frame.f_back
+    return None
+
+
+def machine_role_credentials(machine_arn: str) -> dict | None:
+    """The machine's execution-role session, as Step Functions holds it: the role assumed as the
+    service states.amazonaws.com with the machine as aws:SourceArn and its account as
+    aws:SourceAccount, the confused-deputy conditions a role's trust policy may set
+    (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html). A trust
+    policy that does not allow it makes every integration of the machine fail, as on AWS. One
+    session per machine and role, kept on moto's machine object, so moto's reset forgets it."""
+    from hubsim.patches import sts as sts_patch
+
+    region, account = machine_arn.split(":")[3], machine_arn.split(":")[4]
+    try:
+        machine = parser_models.stepfunctions_parser_backends[account][region].describe_state_machine(machine_arn)
+    except Exception:  # a machine deleted while running: moto's own credentials, as before
+        return None
+    cached = getattr(machine, "hubsim_role_credentials", None)
+    if cached is None or cached[0] != machine.roleArn:
+        credentials = sts_patch.assume_role_as_service(
+            "states.amazonaws.com", machine.roleArn, machine.name[:64], region,
+            {"aws:SourceAccount": account, "aws:SourceArn": machine_arn})
+        cached = machine.hubsim_role_credentials = (machine.roleArn, credentials)
+    return cached[1]
 
 
 def boto_client_for(region: str, service: str, state_credentials=None):
-    key = (region, service)
+    """A client for one integration call, signed with the execution role's credentials (moto's signs
+    with a fixed key, so every integration ran as the account's root). One client per (service,
+    Region, session), reused: clients are thread-safe, creating one per Task is not cheap."""
+    global _session
+    machine = _execution_machine()
+    credentials = machine_role_credentials(machine) if machine else None
+    key = (region, service, credentials["AccessKeyId"] if credentials else None)
     client = _clients.get(key)
     if client is None:
         with _clients_lock:
             client = _clients.get(key)
             if client is None:
-                client = _clients[key] = _originals["boto_client_for"](region=region, service=service)
+                import boto3
+                from botocore.config import Config
+                from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+                _session = _session or boto3.session.Session()
+                secret = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+                          "aws_session_token": credentials["SessionToken"]} if credentials else {
+                          "aws_access_key_id": "ak", "aws_secret_access_key": "sk"}
+                from moto.core.models import botocore_stubber
+                from moto.settings import moto_server_port
+
+                if not botocore_stubber.enabled:  # a standalone moto server: call it back over HTTP
+                    secret["endpoint_url"] = f"http://localhost:{moto_server_port()}"
+                client = _clients[key] = _session.client(
+                    service, region_name=region, **secret,
+                    config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1},
+                                  connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                                  read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS))
     return client
 
 

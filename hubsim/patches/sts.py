@@ -16,8 +16,9 @@ its own account) and for session tags (https://docs.aws.amazon.com/IAM/latest/Us
   AccessDenied otherwise, as AWS answers; also for a role that does not exist when the call names an
   ExternalId or tags. A call without either to a role that does not exist keeps moto's account
   switch, which the engine uses to deploy spoke accounts.
-- The caller's own identity policy allowing sts:AssumeRole is not evaluated yet (every other call
-  of the emulation is unchecked too; docs/emulator.md lists it).
+- The caller's own policies must allow sts:AssumeRole on the role too (identity, session policy,
+  permissions boundary: hubsim.principals resolves them), except where the trust policy names the
+  caller itself in its own account; the account root's identity allows everything.
 - Quotas: DurationSeconds 900 to the role's MaxSessionDuration (1 hour for role chaining, a session
   assuming a role), a session policy (`Policy`) of at most 2,048 characters, at most 50 session tags
   (keys 128, values 256 characters): ValidationError / PackedPolicyTooLarge as STS answers.
@@ -25,7 +26,6 @@ its own account) and for session tags (https://docs.aws.amazon.com/IAM/latest/Us
   bedrock-runtime evaluates `aws:PrincipalTag/*`, the session policy and `aws:TokenIssueTime`.
 """
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
@@ -35,7 +35,7 @@ from moto.sts import responses as sts_responses
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import sts_backends
 
-from hubsim import iam_policy
+from hubsim import iam_policy, principals
 from hubsim.patches import Patch
 
 PATCH = Patch(
@@ -43,7 +43,7 @@ PATCH = Patch(
     replaces="moto.sts.models.STSBackend.assume_role (grants any role, ignores the trust policy), "
              "moto.sts.responses.TokenResponse.assume_role (drops Tags, no quotas)",
     covered_by=", ".join([
-        "tests/test_engine_seams.py::test_assume_role_requires_external_id_of_trust_policy",
+        "tests/seams/test_sts.py::test_assume_role_requires_external_id_of_trust_policy",
         "tests/test_tenant_access.py::test_assume_role_honours_trust_principal_tags_and_quotas",
     ]),
 )
@@ -51,9 +51,7 @@ PATCH = Patch(
 SESSION_POLICY_LIMIT = 2048
 MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
 CHAINED_MAX_SECONDS = 3600
-# hubsim.engine.LocalHub.account_session: moto's account switch to a role that does not exist, the
-# engine acting as an account's administrator (its root) to deploy that account's templates.
-ACCOUNT_ADMIN_ROLE = "hubsim-account-admin"
+ACCOUNT_ADMIN_ROLE = principals.ACCOUNT_ADMIN_ROLE
 _originals: dict = {}
 
 
@@ -73,60 +71,13 @@ class PackedPolicyTooLarge(STSClientError):
         super().__init__("PackedPolicyTooLarge", message)
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who signed a request, as AWS verifies it."""
-    arn: str
-    account: str
-    role_arn: str | None = None  # for an assumed-role session
-    session: object | None = None  # moto's AssumedRole, with hubsim_tags / hubsim_policy / hubsim_issued
-
-    @property
-    def user_id(self) -> str:
-        return self.session.user_id if self.session is not None else self.account
-
-
 def session_of(access_key_id: str):
     """moto's AssumedRole of an access key (any account), None for long-term keys."""
-    for backends in list(sts_backends.values()):
-        for backend in list(backends.values()):
-            for session in list(backend.assumed_roles):
-                if session.access_key_id == access_key_id:
-                    return session
-    return None
+    return principals.session_of(access_key_id)
 
 
-def caller_of(access_key_id: str, account: str) -> Caller:
-    """The caller behind an access key: a role session, an IAM user, or (moto's default keys) root."""
-    session = session_of(access_key_id)
-    if session is not None and session.role_arn.endswith(f"/{ACCOUNT_ADMIN_ROLE}"):
-        return Caller(f"arn:aws:iam::{session.account_id}:root", session.account_id)
-    if session is not None:
-        role_name = session.role_arn.split("/")[-1]
-        role = next((r for r in iam_backends[session.account_id]["global"].roles.values() if r.name == role_name), None)
-        role_arn = role.arn if role is not None else session.role_arn
-        return Caller(session.arn, session.account_id, role_arn, session)
-    for user in iam_backends[account]["global"].users.values():
-        if any(key.access_key_id == access_key_id for key in user.access_keys):
-            return Caller(user.arn, account)
-    return Caller(f"arn:aws:iam::{account}:root", account)
-
-
-def session_tags(session) -> dict:
-    return dict(getattr(session, "hubsim_tags", {}) or {})
-
-
-def session_policy(session) -> str | None:
-    return getattr(session, "hubsim_policy", None)
-
-
-def token_issue_time(session) -> datetime | None:
-    return getattr(session, "hubsim_issued", None)
-
-
-def _trust_context(caller: Caller, external_id, session_name, tags: dict) -> dict:
-    context = {"aws:PrincipalAccount": caller.account, "aws:PrincipalArn": caller.role_arn or caller.arn,
-               "sts:RoleSessionName": session_name}
+def _trust_context(caller: principals.Principal, external_id, session_name, tags: dict) -> dict:
+    context = {"sts:RoleSessionName": session_name, **caller.context()}
     if external_id is not None:
         context["sts:ExternalId"] = external_id
     for key, value in tags.items():
@@ -136,26 +87,36 @@ def _trust_context(caller: Caller, external_id, session_name, tags: dict) -> dic
     return context
 
 
-def trust_allows(trust, role_arn: str, caller: Caller, external_id=None, session_name: str = "", tags: dict | None = None) -> bool:
-    """Whether the role's trust policy lets `caller` assume it (and tag the session, with tags)."""
+def trust_allows(trust, role_arn: str, caller: principals.Principal, external_id=None, session_name: str = "",
+                 tags: dict | None = None) -> iam_policy.Decision:
+    """Whether `caller` may assume the role (and tag the session, with tags): the role's trust policy
+    must allow it, and the caller's own policies must allow sts:AssumeRole (sts:TagSession) on the
+    role, unless the trust policy names the caller itself in the caller's own account
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html; cross-account:
+    both, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+    The account root's identity allows everything in its account."""
     tags = tags or {}
     context = _trust_context(caller, external_id, session_name, tags)
+    decision = None
     for action in ["sts:AssumeRole"] + (["sts:TagSession"] if tags else []):
         request = iam_policy.Request(action=action, resource=role_arn, principal_arn=caller.arn,
-                                     principal_account=caller.account, resource_account="trust-policy",
+                                     principal_account=caller.account, resource_account=role_arn.split(":")[4],
                                      context=context, role_arn=caller.role_arn)
-        if not _trust_decides(trust, request):
-            return False
-    return True
+        decision = _trust_decides(trust, request, caller)
+        if not decision.allowed:
+            return decision
+    return decision
 
 
-def _trust_decides(trust: dict, request: iam_policy.Request) -> bool:
-    """A role's trust policy decides alone: a role is assumed only when it names the caller (or its
-    account, or its service), whatever the caller's own policies say, the root user included. The
-    caller's identity policy allowing sts:AssumeRole is not evaluated yet (docs/emulator.md), so it is
-    taken as allowing, and the evaluation is the cross-account one (both sides needed; identity given)."""
-    allow_all = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}]
-    return iam_policy.evaluate(request, allow_all, resource_policy=trust).allowed
+def _trust_decides(trust: dict, request: iam_policy.Request, caller: principals.Principal | None = None) -> iam_policy.Decision:
+    """A role's trust policy must allow (it is the role's resource policy, and a role is assumed only
+    when it names the caller, its account or its service); the caller's identity, session policy and
+    boundary are evaluated as for any request. A service (caller None) has no identity policies."""
+    if caller is None:
+        allow_all = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}]
+        return iam_policy.evaluate(request, allow_all, resource_policy=trust, resource_policy_required=True)
+    return iam_policy.evaluate(request, list(caller.identity_policies), list(caller.session_policies), trust,
+                               caller.boundary, resource_policy_required=True)
 
 
 def service_may_assume(trust: dict, service: str, role_arn: str, context: dict) -> bool:
@@ -175,7 +136,7 @@ def service_may_assume(trust: dict, service: str, role_arn: str, context: dict) 
     account = role_arn.split(":")[4]
     request = iam_policy.Request(action="sts:AssumeRole", resource=role_arn, principal_arn=f"arn:aws:iam::{account}:root",
                                  principal_account=account, resource_account="trust-policy", context=context)
-    return _trust_decides({"Version": "2012-10-17", "Statement": named}, request)
+    return _trust_decides({"Version": "2012-10-17", "Statement": named}, request).allowed
 
 
 def assume_role_as_service(service: str, role_arn: str, session_name: str, region: str, context: dict) -> dict:
@@ -225,7 +186,10 @@ def response_assume_role(self):
     if duration < 900:
         raise ValidationError("1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: "
                               "Member must have value greater than or equal to 900")
-    caller = caller_of(self.get_access_key(), self.current_account)
+    resolved = principals.resolve(self.get_access_key(), self.headers.get("X-Amz-Security-Token"), self.current_account)
+    if resolved is None:
+        raise STSClientError("InvalidClientTokenId", "The security token included in the request is invalid.")
+    caller = resolved[0]
     target_account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
     role = next((r for r in iam_backends[target_account]["global"].roles.values() if r.name == role_name), None)
     denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
@@ -234,8 +198,12 @@ def response_assume_role(self):
     if role is not None:
         trust = role.assume_role_policy_document
         trust = json.loads(unquote(trust)) if isinstance(trust, str) else trust
-        if not trust_allows(trust, role.arn, caller, external_id, session_name or "", tags):
-            raise AccessDenied(denied)
+        decision = trust_allows(trust, role.arn, caller, external_id, session_name or "", tags)
+        from hubsim.patches import authz
+
+        authz.record(caller, decision)
+        if not decision.allowed:
+            raise AccessDenied(denied if decision.reason == "no resource-based policy allows" else decision.message())
         limit = CHAINED_MAX_SECONDS if caller.session is not None else int(role.max_session_duration or 3600)
         if duration > limit:
             raise ValidationError(f"The requested DurationSeconds exceeds the {'1 hour session limit for roles assumed by role chaining' if caller.session is not None else 'MaxSessionDuration set for this role'}.")

@@ -17,19 +17,22 @@ from genai_hub import aws, config
 __all__ = ["idempotent_step", "prepare"]
 
 _STEP_CONFIG = IdempotencyConfig(expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True)
-_stores: dict[str, DynamoDBPersistenceLayer] = {}
+_stores: dict[tuple, DynamoDBPersistenceLayer] = {}
 _lock = threading.Lock()
 
 
 def _store() -> DynamoDBPersistenceLayer:
-    table = config.idempotency_table()
-    store = _stores.get(table)
+    # One store per table and credentials: a process hosting several functions (the local engine)
+    # must not write one function's records with another function's role.
+    client = aws.client("dynamodb")
+    key = (config.idempotency_table(), id(client))
+    store = _stores.get(key)
     if store is None:
         with _lock:
-            store = _stores.get(table)
+            store = _stores.get(key)
             if store is None:
                 # The shared client: Powertools would otherwise build a new boto3 Session.
-                store = _stores[table] = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
+                store = _stores[key] = DynamoDBPersistenceLayer(table_name=key[0], boto3_client=client)
     return store
 
 

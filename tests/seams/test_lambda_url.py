@@ -117,11 +117,13 @@ def _session(credentials: dict) -> boto3.session.Session:
 def _tenant_caller(function_arn: str, *, allowed: bool, name: str = "tenant-app") -> tuple[Credentials, str]:
     """A role session in the tenant account (moto switches account on AssumeRole), with or without an
     identity policy allowing both function URL actions on the function."""
-    admin = _session(boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{TENANT_ACCOUNT}:role/admin", RoleSessionName="setup")["Credentials"])
+    from hubsim.principals import ACCOUNT_ADMIN_ROLE
+
+    admin = _session(boto3.client("sts", region_name=REGION).assume_role(  # the tenant account's root
+        RoleArn=f"arn:aws:iam::{TENANT_ACCOUNT}:role/{ACCOUNT_ADMIN_ROLE}", RoleSessionName="setup")["Credentials"])
     iam = admin.client("iam")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"AWS": f"arn:aws:sts::{TENANT_ACCOUNT}:assumed-role/admin/setup"}}]}
+                                                     "Principal": {"AWS": f"arn:aws:iam::{TENANT_ACCOUNT}:root"}}]}
     role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     if allowed:
         iam.put_role_policy(RoleName=name, PolicyName="invoke-hub-url", PolicyDocument=json.dumps({
