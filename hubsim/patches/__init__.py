@@ -16,11 +16,11 @@ class Patch:
 
 def _modules():
     from hubsim.patches import (authz, bedrock, bedrock_runtime, cloudformation, core, dynamodb, events, iam, jsonpath,
-                                 lambda_runtime, lambda_url, s3, stepfunctions, sts)
+                                 lambda_runtime, lambda_url, s3, sfn_limits, stepfunctions, sts)
 
     # s3 after events: its cross-account forwarding wraps the events patch's send_to_targets
     return (core, cloudformation, iam, jsonpath, lambda_runtime, stepfunctions, events, bedrock, bedrock_runtime, sts, dynamodb,
-            s3, lambda_url, authz)
+            s3, lambda_url, authz, sfn_limits)  # sfn_limits after stepfunctions: it wraps its start_execution
 
 
 def apply_all() -> list[Patch]:

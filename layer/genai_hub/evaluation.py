@@ -5,7 +5,12 @@ EVALUATING and changes nothing) is run against its evaluation policy's dataset, 
 (genai_hub.metrics), gated on the policy's thresholds and, where the policy says so, on a human
 decision; then granted to the requested tenants that are ACTIVE and whose data residency admits
 the Region the imported model lives in. Audited on the model's stream and each granted tenant's.
-Prompts and model outputs stay in the execution's state (not in the stored result, the audit trail or logs).
+
+Prompts, references and model outputs stay in the evaluation bucket under the run's prefix
+(`run_prefix`): the items the run evaluates (one snapshot of the dataset) and one object per
+answered item. The execution's state carries only item positions and error names, so no dataset
+size or answer length can reach Step Functions' 256 KiB payload quota, and neither the state, the
+stored result, the audit trail nor the logs hold a prompt or an output.
 """
 import json
 import time
@@ -72,19 +77,44 @@ def _read_dataset(uri: str, limit: int) -> list[dict]:
     return items
 
 
+def run_prefix(model: dict, execution: str) -> str:
+    """Where one evaluation run keeps its items and outputs in the evaluation bucket: next to its
+    result (`<prefix>.json`), one run per execution, so a retried step finds its own objects."""
+    return f"evaluations/{model['model_name']}/{model['version']}/{execution.rsplit(':', 1)[-1]}"
+
+
+def _put_json(key: str, document) -> None:
+    aws.client("s3").put_object(Bucket=config.evaluation_bucket(), Key=key, ContentType="application/json",
+                                Body=json.dumps(document).encode())
+
+
+def _get_json(key: str):
+    return json.loads(aws.client("s3").get_object(Bucket=config.evaluation_bucket(), Key=key)["Body"].read())
+
+
+def _output_key(run: str, position: int) -> str:
+    return f"{run}/outputs/{position}.json"
+
+
 @idempotent_step
 def start_evaluation(step: dict) -> dict:
-    """Validate ModelImported, take the version IMPORTED -> EVALUATING, load policy and dataset."""
+    """Validate ModelImported, take the version IMPORTED -> EVALUATING, load policy and dataset; the
+    items go to the run's prefix, their positions to the state."""
     model = schemas.validate_detail("ModelImported", rejections.event_of(step).get("detail"))
     version = registry.get_item(registry.version_key(model["model_name"], model["version"])) or {}
     policy = load_policy(model.get("evaluation_policy") or version.get("evaluation_policy"))
     items = _read_dataset(policy["dataset"], policy["max_items"])
     api = inference_api(model["imported_model_arn"])
+    if version.get("status") != "IMPORTED":  # a duplicate ModelImported: no copy of the dataset for it
+        raise VersionNotReady(f"{model['model_id']} is {version.get('status') or 'not registered'}, not IMPORTED: nothing to do")
+    run = run_prefix(model, step["context"]["execution"])
+    # Before the transition: if this write fails, the retried step still finds the version IMPORTED.
+    _put_json(f"{run}/items.json", items)
     _transition(model, "EVALUATING", ("IMPORTED",), {"evaluation_execution": step["context"]["execution"]})
     _audit(model, step, "StartEvaluation", policy=policy["name"], dataset=policy["dataset"], items=len(items), api=api)
     return {"model": {**{k: model[k] for k in ("model_name", "version", "model_id", "imported_model_arn", "requested_tenants")},
                       "api": api},
-            "policy": policy, "items": items}
+            "policy": policy, "run": run, "items": list(range(len(items)))}
 
 
 def inference_api(imported_model_arn: str) -> str:
@@ -114,9 +144,12 @@ def _generate(model_arn: str, api: str, prompt: str, inference: dict) -> tuple[s
 
 
 def invoke_prompt(step: dict) -> dict:
-    """One dataset item against the imported model; a throttle or a model still loading is retried by
-    the state machine, never scored."""
-    item, inference = step["item"], step["inference"]
+    """The item at `position` of the run against the imported model; its answer goes to the run's
+    prefix, and only its position and error name back to the state. A throttle or a model still
+    loading is retried by the state machine, never scored. A retried iteration writes the same key:
+    the last attempt, the one the Map records, is the one scored."""
+    run, position, inference = step["run"], step["position"], step["inference"]
+    item = _get_json(f"{run}/items.json")[position]
     started = time.perf_counter()
     try:
         text, reported = _generate(step["model_arn"], step.get("api", "converse"), item["prompt"], inference)
@@ -126,22 +159,33 @@ def invoke_prompt(step: dict) -> dict:
             raise ModelThrottled(f"{code} on item {item['id']}") from None
         if code == "ModelNotReadyException":
             raise ModelNotReady(f"{code} on item {item['id']}: the model is being loaded") from None
-        return {"id": item["id"], "output": None, "latency_ms": None, "error": code or type(exc).__name__}
+        return {"position": position, "error": code or type(exc).__name__}
     latency = reported or (time.perf_counter() - started) * 1000
-    # Outputs travel back through the Map (256 KiB per payload): 1,000 characters is enough to score an answer.
-    return {"id": item["id"], "output": text[:1000], "latency_ms": latency, "error": None}
+    _put_json(_output_key(run, position), {"id": item["id"], "output": text, "latency_ms": latency})
+    return {"position": position, "error": None}
+
+
+def _scoring_items(run: str, results: list[dict]) -> list[dict]:
+    """Every item of the run with its output (read back from the run's prefix) or its error: the
+    Map's error for an item that failed, NoResult for one the Map has no result for."""
+    by_position = {r["position"]: r for r in results}
+    items = []
+    for position, item in enumerate(_get_json(f"{run}/items.json")):
+        result = by_position.get(position)
+        if result is None or result.get("error"):
+            items.append({**item, "output": None, "latency_ms": None, "error": result["error"] if result else "NoResult"})
+            continue
+        answered = _get_json(_output_key(run, position))  # written before the iteration reported success
+        items.append({**item, "output": answered["output"], "latency_ms": answered["latency_ms"], "error": None})
+    return items
 
 
 @idempotent_step
 def score_evaluation(step: dict) -> dict:
     """Score every item, store the full result in S3 and its summary in the registry, gate."""
-    model, policy, execution = step["evaluation"]["model"], step["evaluation"]["policy"], step["context"]["execution"]
-    outputs = {o["id"]: o for o in step["outputs"]}
-    items = [{**i, **{k: outputs.get(i["id"], {}).get(k) for k in ("output", "latency_ms")},
-              "error": outputs.get(i["id"], {}).get("error", "NoResult") if i["id"] in outputs else "NoResult"}
-             for i in step["evaluation"]["items"]]
-    result = metrics.score_items(items, policy)
-    key = f"evaluations/{model['model_name']}/{model['version']}/{execution.rsplit(':', 1)[-1]}.json"
+    model, policy, run = step["evaluation"]["model"], step["evaluation"]["policy"], step["evaluation"]["run"]
+    result = metrics.score_items(_scoring_items(run, step["outputs"]), policy)
+    key = f"{run}.json"
     aws.client("s3").put_object(Bucket=config.evaluation_bucket(), Key=key, ContentType="application/json",
                                 Body=json.dumps({"model_id": model["model_id"], "policy": policy["name"], **result}, indent=1).encode())
     summary = {"policy": policy["name"], "aggregate": result["aggregate"], "passed": result["gate"]["passed"],
