@@ -71,3 +71,24 @@ def test_a_stack_gets_the_same_generated_names_in_a_fresh_emulation_and_new_ones
     assert deployed_name() == first
     # And the shared random source was not made predictable by the seeded deployments
     assert mock_random.random() != drawn_after
+
+
+def test_resources_moto_does_not_create_are_counted_not_logged_unless_verbose(engine, monkeypatch, caplog):
+    from hubsim.patches import cloudformation as cfn_patch
+
+    cfn = engine.client("cloudformation")
+    body = json.dumps({"Resources": {
+        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "MetricName": "Errors", "Namespace": "AWS/Lambda", "Statistic": "Sum", "Period": 60,
+            "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold"}},
+        "Queue": {"Type": "AWS::SQS::Queue"}}})
+    before = cfn_patch.not_emulated["AWS::CloudWatch::Alarm"]
+    caplog.set_level("WARNING")
+
+    cfn.create_stack(StackName="seam-quiet", TemplateBody=body)
+    assert cfn_patch.not_emulated["AWS::CloudWatch::Alarm"] == before + 1  # counted for the report
+    assert "No Moto CloudFormation support" not in caplog.text  # and not a line per deployment
+
+    monkeypatch.setenv("HUBSIM_VERBOSE", "1")
+    cfn.create_stack(StackName="seam-verbose", TemplateBody=body)
+    assert "No Moto CloudFormation support for AWS::CloudWatch::Alarm" in caplog.text
