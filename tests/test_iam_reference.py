@@ -23,10 +23,10 @@ SAMPLES = {
     "HubAccountId": HUB, "HubEventBusArn": f"arn:aws:events:us-east-1:{HUB}:event-bus/genai-hub",
     "HubImportRoleArn": f"arn:aws:iam::{HUB}:role/genai-hub-model-import",
     "HubGrantsVerifierRoleArn": f"arn:aws:iam::{HUB}:role/genai-hub-grants-verifier",
-    "ExternalId": "research-hub-external-id",
+    "ExternalId": "research-hub-external-id", "ResearchExternalId": "research-hub-external-id",
+    "ResearchAccountId": "111111111111", "ResearchArtifactBucketName": "genai-research-artifacts-111111111111",
     "HubCredentialsFunctionArn": f"arn:aws:lambda:us-east-1:{HUB}:function:genai-hub-vend-tenant-credentials",
 }
-# Defects the check found, kept visible until the templates are fixed: policy id -> what to change.
 # Policies with a defect found and not yet fixed: {policy: reason}, run as strict xfail (none today;
 # bedrock:CreateModelImportJob on ARNs was the first, fixed in template.yaml).
 KNOWN_DEFECTS: dict[str, str] = {}

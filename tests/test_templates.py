@@ -106,3 +106,15 @@ def test_tenant_access_role_is_trusted_by_the_broker_only_and_limited_by_tags():
 def test_required_stack_outputs_exist():
     outputs = load_template(ROOT / "template.yaml")["Outputs"]
     assert {"EventBusName", "RegistryTableName", "AuditTableName", "OnboardingStateMachineArn"} <= set(outputs)
+
+
+def test_parameters_that_link_accounts_have_no_default():
+    """`sam deploy --guided` offers a parameter's default and Enter accepts it: a default research
+    account, bucket or ExternalId would make a hub trust an account nobody chose. The emulation
+    passes its own values (hubsim.engine.LOCAL_PARAMETERS)."""
+    from hubsim.engine import LOCAL_PARAMETERS
+
+    parameters = load_template(ROOT / "template.yaml")["Parameters"]
+    linking = ("ResearchAccountId", "ResearchArtifactBucketName", "ResearchExternalId")
+    assert [name for name in linking if "Default" in parameters[name]] == []
+    assert all(name in LOCAL_PARAMETERS for name in linking)
