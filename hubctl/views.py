@@ -623,8 +623,14 @@ class ChartUnavailable(RuntimeError):
 
 
 def write_usage_png(path: str, month: str, panels: list[dict]) -> None:
-    """One chart per panel: daily spend as bars, month to date as a line, the limit and the yellow and
-    orange thresholds as horizontal lines (on the month-to-date axis)."""
+    usage_figure(month, panels).savefig(path, format="png", dpi=100)
+
+
+def usage_figure(month: str, panels: list[dict]):
+    """Two charts per panel, each on one scale: month to date against the limit and the yellow and
+    orange thresholds (the question "how close is it?"), and the daily spend (the question "when
+    did it spend?"). On one chart with two axes a 0.16 USD day looked as high as a 5,000 USD limit.
+    A panel with nothing metered says so instead of drawing empty axes."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -634,34 +640,39 @@ def write_usage_png(path: str, month: str, panels: list[dict]) -> None:
     first = datetime.strptime(month, "%Y-%m").replace(tzinfo=timezone.utc)
     n_days = days_in_month(first)
     colours = {"GREEN": "tab:green", "YELLOW": "goldenrod", "ORANGE": "darkorange", "RED": "tab:red"}
-    figure = Figure(figsize=(10, 3.2 * len(panels)), layout="constrained")
-    for axes, panel in zip(figure.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
+    figure = Figure(figsize=(11, 3.0 * len(panels)), layout="constrained")
+    rows = figure.subplots(len(panels), 2, squeeze=False, gridspec_kw={"width_ratios": [3, 2]})
+    for (progress, days), panel in zip(rows, panels):
         x = list(range(1, n_days + 1))
         daily = [float(_dec(panel["days"].get(f"{month}-{d:02d}", 0))) for d in x]
         metered = [d for d in x if f"{month}-{d:02d}" in panel["days"]]
-        axes.bar(x, daily, color="tab:blue", alpha=0.6, label="daily spend")
-        axes.set_ylabel("daily USD")
-        axes.set_xlim(0.5, n_days + 0.5)
-        axes.set_xlabel(f"day of {month}")
-        cumulative = axes.twinx()
         running, line = 0.0, []
         for d in metered:
             running += daily[d - 1]
             line.append(running)
         limit = float(panel["limit"])
-        cumulative.plot(metered, line, color="black", marker=".", label="month to date")
-        cumulative.axhline(limit, color="tab:red", label=f"limit {limit:,.2f}")
-        cumulative.axhline(limit * panel["orange"], color="darkorange", linestyle="--", label=f"orange {panel['orange']:.0%}")
-        cumulative.axhline(limit * panel["yellow"], color="goldenrod", linestyle=":", label=f"yellow {panel['yellow']:.0%}")
-        cumulative.set_ylim(0, max([limit * 1.1, *line]) * 1.05)
-        cumulative.set_ylabel("month-to-date USD")
         level = panel.get("level") or ""
-        axes.set_title(f"{panel['title']}: {level}", color=colours.get(level, "black"), loc="left")
-        bars, lines = axes.get_legend_handles_labels(), cumulative.get_legend_handles_labels()
-        # Outside the plot, right of the month-to-date axis: nothing drawn hides it.
-        cumulative.legend(bars[0] + lines[0], bars[1] + lines[1], loc="upper left", bbox_to_anchor=(1.08, 1), fontsize="small")
+        progress.set_title(f"{panel['title']}: {level}", color=colours.get(level, "black"), loc="left")
+        progress.plot(metered, line, color="black", marker=".", label=f"month to date {running:,.2f}")
+        progress.axhline(limit, color="tab:red", label=f"limit {limit:,.2f}")
+        progress.axhline(limit * panel["orange"], color="darkorange", linestyle="--", label=f"orange {panel['orange']:.0%}")
+        progress.axhline(limit * panel["yellow"], color="goldenrod", linestyle=":", label=f"yellow {panel['yellow']:.0%}")
+        progress.set_ylim(0, max([limit * 1.1, *line]) * 1.05)
+        progress.set_xlim(0.5, n_days + 0.5)
+        progress.set_ylabel("USD, month to date")
+        progress.legend(loc="center right", fontsize="small")  # month to date rises from the lower left
+        days.bar(x, daily, color="tab:blue", alpha=0.7)
+        days.set_xlim(0.5, n_days + 0.5)
+        days.set_ylim(0, max(daily) * 1.1 or 1)
+        days.set_ylabel("USD per day")
+        days.set_title("daily spend", loc="left", fontsize="small")
+        if not metered:
+            for axes in (progress, days):
+                axes.text(0.5, 0.5, "nothing metered this month", transform=axes.transAxes, ha="center", va="center", color="grey")
+        for axes in (progress, days):
+            axes.set_xlabel(f"day of {month}")
     figure.suptitle(f"GenAI Hub usage, {month}")
-    figure.savefig(path, format="png", dpi=100)
+    return figure
 
 
 def budget_run_outcome(hub: Hub, execution_arn: str) -> dict:
