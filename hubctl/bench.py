@@ -269,7 +269,28 @@ def scaling(sizes, onboarding_sizes, progress) -> dict:
     return results
 
 
-def plot(scaled: dict, path: Path, baseline: dict | None) -> None:
+def _commit() -> str | None:
+    """The commit measured (short id, with -dirty when the tree has changes), so "before" names one."""
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def describe_run(run: dict | None) -> str:
+    """What a run was, for a legend: its commit (when recorded), date and machine."""
+    if not run:
+        return ""
+    machine = run.get("machine") or {}
+    return ", ".join(part for part in (run.get("commit") or "commit not recorded", (run.get("generated_at") or "")[:10],
+                                       f"{machine.get('cpus', '?')} CPUs", f"Python {machine.get('python', '?')}") if part)
+
+
+def plot(scaled: dict, path: Path, baseline: dict | None, now: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -283,15 +304,19 @@ def plot(scaled: dict, path: Path, baseline: dict | None) -> None:
         before = (baseline or {}).get("scaling", {}).get(name) or []
         if before:
             ax.plot([p["tenants"] for p in before], [p["seconds"] for p in before], "o--", color=colour, alpha=0.45,
-                    label=f"{name} before")
+                    label=f"{name} before (bench/baseline.json)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("tenants")
     ax.set_ylabel("seconds (local engine)")
-    ax.set_title("Scaling on the local engine")
+    ax.set_title("Scaling on the local engine", loc="left")
+    # Say what "now" and "before" were: a before faster than now is a different commit or machine, not a mistake.
+    lines = [f"now: {describe_run(now)}"] + ([f"before: {describe_run(baseline)}"] if baseline else [])
+    fig.text(0.01, 0.005, "\n".join(lines), fontsize="x-small", color="dimgrey", va="bottom")
+    fig.subplots_adjust(bottom=0.2)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
+    ax.legend(fontsize="small")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -378,7 +403,7 @@ def run(*, concurrency: int = 32, sizes=SCALING_SIZES, onboarding_sizes=ONBOARDI
     def progress(message: str) -> None:
         console.print(f"[dim]{time.perf_counter() - started:7.1f}s[/dim] {message}")
 
-    results = {"generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    results = {"generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "commit": _commit(),
                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}}
     out.mkdir(exist_ok=True)
     partial = out / "results.partial.json"  # what a run stopped half-way had measured
@@ -413,7 +438,7 @@ def run(*, concurrency: int = 32, sizes=SCALING_SIZES, onboarding_sizes=ONBOARDI
     (out / "results.md").write_text(report)
     written = [out / "results.json", out / "results.md"]
     if results.get("scaling"):
-        plot(results["scaling"], out / "scaling.png", baseline)
+        plot(results["scaling"], out / "scaling.png", baseline, results)
         written.append(out / "scaling.png")
     console.print(report)
     console.print("written: " + ", ".join(str(path) for path in written))

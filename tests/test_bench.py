@@ -108,3 +108,18 @@ def test_sizes_given_on_the_command_line_win_over_quick(monkeypatch):
     assert (asked["sizes"], asked["onboarding_sizes"], asked["suite"]) == ((100, 5000), (100,), False)
     assert hubctl(["bench"]) == 0
     assert (asked["sizes"], asked["onboarding_sizes"], asked["suite"]) == ((100, 1000, 5000), (100, 1000, 5000), True)
+
+
+def test_the_scaling_chart_says_what_now_and_before_were(tmp_path):
+    """A "before" faster than "now" must be explainable from the picture: commit, date, machine."""
+    pytest.importorskip("matplotlib")
+    from hubctl.bench import describe_run, plot
+
+    now = {"commit": "abc1234", "generated_at": "2026-12-05T10:00:00Z", "machine": {"cpus": 2, "python": "3.12.1"},
+           "scaling": {"retirement": [{"tenants": 100, "seconds": 4.0}, {"tenants": 1000, "seconds": 30.0}]}}
+    before = {"generated_at": "2026-11-21T12:00:00Z", "machine": {"cpus": 8, "python": "3.12.1"},
+              "scaling": {"retirement": [{"tenants": 100, "seconds": 2.0}]}}
+    assert describe_run(now) == "abc1234, 2026-12-05, 2 CPUs, Python 3.12.1"
+    assert describe_run(before) == "commit not recorded, 2026-11-21, 8 CPUs, Python 3.12.1"
+    plot(now["scaling"], tmp_path / "scaling.png", before, now)
+    assert (tmp_path / "scaling.png").stat().st_size > 10_000
