@@ -53,4 +53,4 @@ local: $(BIN)/hubctl
 	$(BIN)/hubctl local up
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache site

@@ -122,7 +122,7 @@ class LocalHub:
     # --- deployment -----------------------------------------------------------------------------
     def deploy_hub(self) -> dict:
         self.outputs = deploy.deploy(self.root / "template.yaml", self.stack_name, parameters=self.parameters, region=self.region)
-        # As the README's `aws s3 sync datasets/ s3://<EvaluationBucketName>/datasets/` does on AWS.
+        # As docs/deploying.md's `aws s3 sync datasets/ s3://<EvaluationBucketName>/datasets/` does on AWS.
         s3 = self.client("s3")
         for dataset in sorted((self.root / "datasets").glob("*.jsonl")):
             s3.put_object(Bucket=self.outputs["EvaluationBucketName"], Key=f"datasets/{dataset.name}", Body=dataset.read_bytes())

@@ -37,7 +37,7 @@ def test_any_edit_deletion_insertion_or_reordering_is_found_at_the_first_bad_rec
     n = data.draw(st.integers(min_value=2, max_value=12))
     records = _records(n)
     kind = data.draw(st.sampled_from(["edit", "delete", "insert", "swap"]))
-    i = data.draw(st.integers(min_value=0, max_value=n - 2))  # not the tail: see README, "Limits"
+    i = data.draw(st.integers(min_value=0, max_value=n - 2))  # not the tail: see docs/limits.md
     tampered = [dict(r) for r in records]
 
     # When it is tampered with
