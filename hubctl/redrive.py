@@ -33,6 +33,12 @@ def _describe(kept: dict) -> str:
     return f"notification {entry.get('Subject')!r}"
 
 
+def undelivered(hub) -> list[dict]:
+    """What is kept, as data (hubctl events undelivered --output json): one entry per message."""
+    return [{"message_id": m["MessageId"], "workflow": m.get("MessageAttributes", {}).get("workflow", {}).get("StringValue"),
+             **kept} for m, kept in _kept(hub, remove=False)]
+
+
 def list_undelivered(hub) -> int:
     found = [(m, k) for m, k in _kept(hub, remove=False)]
     if not found:

@@ -6,6 +6,7 @@ CLI, boto3 in another process and hubctl all work with --endpoint-url.
 """
 import os
 import signal
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -35,7 +36,8 @@ def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hu
     try:
         server.start()
     except OSError as exc:
-        console.print(f"[red]cannot listen on {host}:{port}: {exc}[/red] (another `hubctl local up`? try --port)")
+        print(f"hubctl local up: error: cannot listen on {host}:{port}: {exc.strerror or exc}: another `hubctl local up`? "
+              "try --port", file=sys.stderr)
         local.stop()
         return 1
     endpoint = f"http://{host}:{port}"

@@ -53,5 +53,6 @@ def connect(stack_name: str, endpoint_url: str | None = None, region: str | None
     except ClientError as exc:
         raise StackNotFound(f"stack {stack_name!r} not found ({exc.response['Error']['Message']}): deploy it with `sam build && sam deploy`, or start `hubctl local up`") from None
     except Exception as exc:  # connection refused on a local endpoint, etc.
-        raise StackNotFound(f"cannot reach {endpoint_url or 'AWS'}: {exc}") from None
+        hint = "is `hubctl local up` running there? (else fix --endpoint-url)" if endpoint_url else "check the network and --region"
+        raise StackNotFound(f"cannot reach {endpoint_url or 'AWS'}: {exc}: {hint}") from None
     return Hub(session=session, endpoint_url=endpoint_url, outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})

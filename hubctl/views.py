@@ -11,16 +11,42 @@ from genai_hub import audit, config
 from genai_hub.registry import TENANTS_KEY, from_item
 from hubctl.stack import Hub
 
-# Piped output (CI logs, grep) gets a wide page rather than rich's 80-column default.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+# Piped output (CI logs, grep): lines are never wrapped (soft_wrap) and tables take their natural
+# width (print_table), so a line is a record and an ARN is whole; 160 columns is only the page width
+# of what has none of its own.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160, soft_wrap=not sys.stdout.isatty())
 
 
-def new_table(title: str | None, *columns: str, **kwargs) -> Table:
-    """A table whose cells wrap instead of being cut with an ellipsis: ids and ARNs stay whole."""
+def new_table(title: str | None, *columns: str, whole: tuple[str, ...] = (), **kwargs) -> Table:
+    """A table whose cells wrap instead of being cut with an ellipsis. Columns named in `whole` (ARNs,
+    execution names: what is copied into another command) never wrap: print_table makes room."""
     table = Table(title=title, **kwargs)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in whole)
     return table
+
+
+def print_table(table: Table) -> None:
+    """Print a table without cutting or folding a word (an ARN, an id, a status), wider than the page if
+    it must be: a terminal wraps the long line on screen and a copy of it stays whole; piped, every row
+    is one line at the table's natural width. rich would otherwise squeeze it to the page and fold."""
+    from rich.measure import Measurement
+    from rich.segment import Segments
+
+    unbounded = console.options.update_width(100_000)
+    natural = console.measure(table, options=unbounded).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    width = natural
+    if console.is_terminal:  # as narrow as the longest word of each column allows
+        for column in table.columns:
+            words = [Measurement.get(console, unbounded, cell).minimum for cell in (column.header, *column.cells)]
+            column.min_width = max(words, default=1)
+        width = max(console.width, console.measure(table, options=unbounded).minimum)
+    lines = console.render_lines(table, console.options.update_width(width), pad=False, new_lines=True)
+    console.print(Segments(segment for line in lines for segment in line), crop=False, soft_wrap=True, end="")
+
 
 STATUS_STYLE = {"ACTIVE": "green", "SUCCEEDED": "green", "PENDING": "yellow", "RUNNING": "yellow",
                 "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "red", "REJECTED": "red", "COMPENSATED": "magenta",
@@ -60,8 +86,8 @@ def print_tenants(hub: Hub) -> None:
     for t in tenant_records(hub):
         budget = (t.get("budget") or {}).get("monthly_limit_usd", "")
         table.add_row(t["tenant_id"], styled(t["status"]), t["data_residency"], t["cost_center"], t["spoke_account_id"],
-                      str(len(t.get("default_models", []))), str(budget), t.get("failure_reason", "")[:80])
-    console.print(table)
+                      str(len(t.get("default_models", []))), str(budget), t.get("failure_reason", ""))
+    print_table(table)
 
 
 def print_tenant(hub: Hub, tenant_id: str) -> bool:
@@ -91,7 +117,7 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
     retiring = [g for g in granted if (g.get("status") or "ACTIVE") != "ACTIVE"]
     # Every grant is ACTIVE until a retirement marks it: the status column only shows then.
     grants = new_table("Grants (allowlist)", "model", *(("status",) if retiring else ()), "application inference profile",
-                       "source profile", "region", "granted at")
+                       "source profile", "region", "granted at", whole=("model", "application inference profile"))
     for grant in granted:
         profile = items.get(f"PROFILE#{grant['model_id']}", {})
         # Foundation-model grants carry the tenant's profile; imported-model grants the model ARN itself.
@@ -99,7 +125,7 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
                        grant.get("profile_arn") or grant.get("invoke_arn", ""),
                        profile.get("source_profile_id", "imported model"), profile.get("region") or grant.get("region", ""),
                        grant["granted_at"])
-    console.print(grants)
+    print_table(grants)
     for grant in granted:  # whole, never folded: copied into a modelId
         console.print(f"  modelId for {grant['model_id']}: {grant.get('profile_arn') or grant.get('invoke_arn', '')}", soft_wrap=True)
     for grant in retiring:
@@ -126,12 +152,12 @@ def model_versions(hub: Hub, model_name: str | None = None) -> list[dict]:
 
 
 def print_models(hub: Hub) -> None:
-    table = new_table("Models", "model", "version", "status", "architecture", "base model", "imported model / reason", "updated")
+    table = new_table("Models", "model", "version", "status", "architecture", "base model", "imported model", "reason", "updated",
+                      whole=("imported model",))
     for v in model_versions(hub):
-        outcome = v.get("imported_model_arn") or v.get("failure_reason", "")
         table.add_row(v["model_name"], v["version"], styled(v["status"]), (v.get("checks") or {}).get("architecture", ""),
-                      v.get("base_model", ""), outcome, v.get("updated_at", ""))
-    console.print(table)
+                      v.get("base_model", ""), v.get("imported_model_arn") or "", v.get("failure_reason", ""), v.get("updated_at", ""))
+    print_table(table)
 
 
 def _evaluation_line(evaluation: dict | None) -> str | None:
@@ -183,14 +209,14 @@ def print_evaluation(hub: Hub, model_name: str, version: str) -> bool:
         failure = thresholds.get(metric)
         table.add_row(metric, str(value), f"{failure['op']} {failure['threshold']}" if failure else "",
                       "[red]fails[/red]" if failure else "")
-    console.print(table)
+    print_table(table)
     from genai_hub.metrics import worst_items
 
     worst = new_table("Worst items", "id", "tags", "token F1", "ROUGE-L", "exact", "latency ms", "error", "refused", "banned")
     for item in worst_items(result):
         worst.add_row(item["id"], ",".join(item.get("tags") or []), str(item["token_f1"]), str(item["rouge_l"]), str(item["exact_match"]),
                       str(item.get("latency_ms")), str(item.get("error") or ""), str(item.get("refused")), str(item.get("banned")))
-    console.print(worst)
+    print_table(worst)
     console.print(f"full result: {evaluation['result_uri']}")
     return True
 
@@ -242,8 +268,8 @@ def print_retirements(records: list[dict], title: str = "Retirements") -> None:
                       r.get("successor") or "", str(r.get("tenant_count", "")), str(r.get("tenants_revoked", "")),
                       str(r.get("profiles_deleted", "")),
                       "" if r.get("target") != "imported" or "imported_model_deleted" not in r else ("yes" if r["imported_model_deleted"] else "no"),
-                      r.get("requested_by", ""), end[:100])
-    console.print(table)
+                      r.get("requested_by", ""), end)
+    print_table(table)
 
 
 def print_retirement_impact(impact: dict) -> None:
@@ -262,7 +288,7 @@ def print_retirement_impact(impact: dict) -> None:
     if impact.get("not_granted"):
         table.add_row("listed, without a grant", ", ".join(impact["not_granted"]))
     table.add_row("successor", impact.get("successor") or "none")
-    console.print(table)
+    print_table(table)
     console.print("nothing was changed")
 
 
@@ -318,11 +344,13 @@ def _seconds(start, stop) -> str:
 
 
 def print_executions(hub: Hub) -> None:
-    table = new_table("Executions", "workflow", "name", "status", "started", "duration", "execution ARN")
+    # The name whole: `hubctl executions show NAME` takes it.
+    table = new_table("Executions", "workflow", "name", "status", "started", "duration", "execution ARN",
+                      whole=("name", "execution ARN"))
     for e in list_executions(hub):
-        table.add_row(e["workflow"], e["name"][:36], styled(e["status"]), e["startDate"].strftime("%H:%M:%S"),
+        table.add_row(e["workflow"], e["name"], styled(e["status"]), e["startDate"].strftime("%H:%M:%S"),
                       _seconds(e["startDate"], e.get("stopDate")), e["executionArn"])
-    console.print(table)
+    print_table(table)
 
 
 def execution_history(hub: Hub, execution_arn: str) -> list[dict]:
@@ -364,7 +392,7 @@ def print_execution(hub: Hub, execution_arn: str) -> dict:
     table = new_table(None, "state", "outcome", "duration", "error")
     for step in execution_steps(hub, execution_arn):
         table.add_row(step["state"], step["outcome"], step["duration"], step["error"])
-    console.print(table)
+    print_table(table)
     return d
 
 
@@ -380,9 +408,9 @@ def print_audit(hub: Hub, stream: str | None = None) -> int:
         for r in records:
             detail = json.loads(r["detail"]) if isinstance(r.get("detail"), str) else r.get("detail")
             table.add_row(str(r["seq"]), r["ts"][11:23], r["workflow"], r["action"], styled(r["outcome"]), r["actor"],
-                          json.dumps(detail)[:90], r["hash"][:12])
+                          json.dumps(detail), r["hash"][:12])  # the detail whole: it holds ARNs
             count += 1
-        console.print(table)
+        print_table(table)
     if stream and not selected[stream]:
         console.print(f"[yellow]no audit records for {stream}[/yellow]")
     return count
@@ -508,7 +536,7 @@ def print_usage(hub: Hub, month: str) -> None:
                       _usd(item.get("forecast_usd")), _usd(item.get("limit_usd")),
                       _share(item.get("month_to_date_usd"), item.get("limit_usd")), f"{invocations:,}", _count(tokens_in),
                       _count(tokens_out), item.get("assessed_at", ""))
-    console.print(table)
+    print_table(table)
     metered = {i["tenant_id"] for i in usage}
     unmetered = sorted(t for t, m in tenants.items() if t not in metered and m.get("budget") and m.get("status") in ("ACTIVE", "SUSPENDED"))
     if unmetered:
@@ -561,7 +589,7 @@ def print_tenant_usage(hub: Hub, tenant_id: str, month: str) -> None:
             unit = "not in the price table"
         models.add_row(model_id, f"{int(used['invocations']):,}", f"{int(used['input_tokens']):,}", f"{int(used['output_tokens']):,}",
                        _usd(used["usd"]), unit)
-    console.print(models)
+    print_table(models)
     reasons = item.get("reasons") or []
     console.print("  why: " + ("; ".join(reasons) if reasons else "month-end forecast within the yellow threshold"))
     console.print(f"[dim]prices: {pricing.source()}[/dim]")
@@ -704,7 +732,7 @@ def print_budget_run(hub: Hub, described: dict) -> None:
             table.add_row(c["tenant_id"], level_text(c["previous_level"]), level_text(c["level"]), c["action"], ", ".join(c["notify"]),
                           _usd(c["month_to_date_usd"]), _usd(c["forecast_usd"]), _usd(c["monthly_limit_usd"]),
                           "; ".join(c["reasons"]) or "within every threshold")
-        console.print(table)
+        print_table(table)
     else:
         console.print("  no tenant's level changed")
     hub_result = outcome["hub"] or output.get("hub") or {}

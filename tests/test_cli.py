@@ -27,7 +27,7 @@ def test_tenants_list_and_show(onboarded, capsys):
 
 def test_tenants_show_unknown_tenant_is_a_clear_error(onboarded, capsys):
     assert hubctl(["tenants", "show", "nobody"]) == 1
-    assert "no tenant 'nobody'" in capsys.readouterr().out
+    assert "no tenant 'nobody'" in capsys.readouterr().err
 
 
 def test_executions_list_and_show_states_timings_errors(onboarded, capsys):
@@ -61,15 +61,14 @@ def test_onboard_sends_an_event_file_and_waits(hub, capsys, tmp_path):
 
 
 def test_onboard_with_a_missing_file_names_it(hub, capsys):
-    with pytest.raises(SystemExit) as exited:
-        hubctl(["onboard", "no-such-file.json"])
-    assert "no-such-file.json: no such file" in str(exited.value)
+    assert hubctl(["onboard", "no-such-file.json"]) == 2
+    assert "no-such-file.json: no such file" in capsys.readouterr().err
 
 
 def test_a_missing_stack_says_how_to_get_one(hub, capsys):
-    assert hubctl(["--stack-name", "not-deployed", "tenants", "list"]) == 1
-    out = capsys.readouterr().out
-    assert "not-deployed" in out and "sam deploy" in out and "hubctl local up" in out
+    assert hubctl(["--stack-name", "not-deployed", "tenants", "list"]) == 3
+    err = capsys.readouterr().err
+    assert "not-deployed" in err and "sam deploy" in err and "hubctl local up" in err
 
 
 def test_help_teaches_the_commands(capsys):
@@ -129,8 +128,8 @@ def test_retire_a_request_the_hub_rejects_exits_2_naming_the_field(hub, capsys):
 
     # Well-formed, but the state machine (the authority) rejects it: nobody holds that model
     assert hubctl(["retire", "amazon.titan-text-express-v1:0", "--tenants", "all", "--reason", "end of life"]) == 2
-    out = capsys.readouterr().out
-    assert "rejected" in out and "$.model" in out and "no tenant holds a grant" in out
+    err = capsys.readouterr().err
+    assert "rejected" in err and "$.model" in err and "no tenant holds a grant" in err
     [execution] = hub.executions(hub.outputs["RetirementStateMachineArn"])
     assert execution["status"] == "FAILED"
 
@@ -157,7 +156,7 @@ def test_retire_then_cancel_restores_the_grant_and_wait_shows_the_revocation(hub
     assert grant["profile_arn"] in [p["inferenceProfileArn"] for p in application_profiles(hub, "us-east-1")]
     # nothing left to cancel
     assert hubctl(["retire", NOVA, "--cancel"]) == 1
-    assert "no scheduled retirement" in capsys.readouterr().out
+    assert "no scheduled retirement" in capsys.readouterr().err
 
     # The same scope again, this time waited for: revoked at the date
     assert hubctl(["retire", NOVA, "--tenants", "acme-retail", "--grace", "PT1S", "--reason", "end of contract", "--wait"]) == 0
@@ -265,5 +264,5 @@ def test_budget_run_with_a_bad_as_of_exits_2_naming_it_and_starts_nothing(hub, c
 
     # Well-formed, but the hub (the authority) rejects it: no such tenant
     assert hubctl(["budget", "run", "--tenants", "nobody-here", "--wait"]) == 2
-    out = capsys.readouterr().out
-    assert "rejected" in out and "$.tenants[0]" in out and "--tenants" in out and "no tenant 'nobody-here'" in out
+    err = capsys.readouterr().err
+    assert "rejected" in err and "$.tenants[0]" in err and "--tenants" in err and "no tenant 'nobody-here'" in err

@@ -290,3 +290,13 @@ def test_a_partial_retirement_of_a_rejected_version_keeps_its_imported_model(hub
     assert len(hub.client("bedrock").list_imported_models()["modelSummaries"]) == 1
     [record] = retirement_records(hub, "support-bot:1.0.0")
     assert (record["status"], record["imported_model_deleted"]) == ("COMPLETED", False)
+
+
+def test_a_dry_run_of_a_model_the_hub_does_not_know_is_rejected_as_the_real_run(hub, hub_events):
+    # A dry run answered "0 tenants" for a typo, while the real run rejected it: both are rejections now
+    for dry_run in (True, False):
+        done = retire(hub, model="amazon.nova-typo-v1", version="0", dry_run=dry_run)
+        assert (done["status"], done.get("error")) == ("FAILED", "InputRejected"), dry_run
+    rejections = hub_events("WorkflowInputRejected")
+    assert [r["detail"]["field"] for r in rejections] == ["$.model", "$.model"]
+    assert all("no imported version amazon.nova-typo-v1:0" in r["detail"]["reason"] for r in rejections)

@@ -180,6 +180,10 @@ def plan_retirement(step: dict) -> dict:
     A dry run stops after finding them and changes nothing."""
     request, execution = validate_request(as_event(step["event"])), step["context"]["execution"]
     target = _target(request)
+    # Before the dry run's branch: a dry run of a model the hub does not know is rejected as the real run is.
+    if target["kind"] == "foundation" and not registry.model_is_granted(request["model_id"]) and not retirements(request["model_id"]):
+        raise InvalidInput(f"$.model: no imported version {request['model_id']} in the registry and no tenant holds a grant of it",
+                           field="$.model")
     if request["dry_run"]:
         _existing_conflict(request)
         grants = registry.model_grants(request["model_id"])
@@ -188,9 +192,6 @@ def plan_retirement(step: dict) -> dict:
         remaining = len(grants) - len(tenants)
         return {**impact, "tenants": [t["tenant_id"] for t in tenants][:100], "tenants_remaining": remaining,
                 "would_delete_imported_model": target["kind"] == "imported" and remaining == 0}
-    if target["kind"] == "foundation" and not registry.model_is_granted(request["model_id"]) and not retirements(request["model_id"]):
-        raise InvalidInput(f"$.model: no imported version {request['model_id']} in the registry and no tenant holds a grant of it",
-                           field="$.model")
     key = record_key(request["model_id"], request["retirement_id"])
     record = {**key, "kind": "retirement", "retirement_id": request["retirement_id"], "model_id": request["model_id"],
               "model": request["model"], "version": request["version"], "target": target["kind"], "scope": request["scope"],
