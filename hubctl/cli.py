@@ -215,6 +215,14 @@ def _parser() -> argparse.ArgumentParser:
                           epilog=_examples("hubctl events undelivered", "hubctl events undelivered --output json"))
     ev_actions.add_parser("redrive", help="deliver every kept event or notification again; each leaves the queue once delivered",
                           epilog=_examples("hubctl events redrive"))
+    ev_sample = ev_actions.add_parser(
+        "sample", help="print a sample of events/ as PutEvents entries, for aws events put-events --entries file://...",
+        epilog=_examples("hubctl events sample                                  the samples' names",
+                         "hubctl events sample onboarding/acme-retail-us > entries.json",
+                         "aws events put-events --entries file://entries.json [--endpoint-url http://127.0.0.1:4566]"))
+    ev_sample.add_argument("name", metavar="NAME", nargs="?", help="workflow/case (events/onboarding/acme-retail-us.json is "
+                                                                   "onboarding/acme-retail-us), or a sample file's path")
+    ev_sample.add_argument("--event-bus-name", metavar="BUS", help="the hub's bus (default: <stack name>-bus, the template's name)")
     audit = sub.add_parser("audit", help="the tamper-evident audit trail",
                            epilog=_examples("hubctl audit show --tenant acme-retail", "hubctl audit verify"))
     a_sub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -408,6 +416,12 @@ def _run(args) -> int:
         return run(quiet=args.quiet)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "events" and args.action == "sample":  # offline: the files of events/
+        from hubctl import samples
+
+        found = samples.entries(args.name, args.event_bus_name or f"{args.stack_name}-bus") if args.name else samples.names()
+        print(json.dumps(found, indent=2) if args.name else "\n".join(found))
+        return 0
     if args.command == "local":
         from hubctl.server import serve
 
@@ -451,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{_prog(args)}: interrupted", file=sys.stderr)
         return errors.INTERRUPTED
+    except BrokenPipeError:  # the reader went away (hubctl ... | head): what it read is the answer, as for the AWS CLI
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error while Python flushes stdout
+        return 0
     except Exception as exc:  # every failure: one line per problem on stderr, the documented exit code
         if args.debug and not isinstance(exc, HubctlError):
             raise
