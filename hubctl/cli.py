@@ -103,7 +103,7 @@ def _list_and_show(sub, name: str, help_: str, list_help: str, show_help: str, k
 
 
 def _parser() -> argparse.ArgumentParser:
-    from hubctl import budget, retire
+    from hubctl import budget, research, retire
 
     p = _Parser(
         prog="hubctl", description="Govern the GenAI Hub: onboard tenants, import, approve and retire models, watch usage "
@@ -181,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
                      epilog=_examples("hubctl retirements list", "hubctl retirements list --output json --query \"[?status=='SCHEDULED']\""))
 
     budget.add_parsers(sub)
+    research.add_parser(sub)
 
     _list_and_show(sub, "executions", "workflow executions", "executions of every workflow",
                    "states, timings and errors of one execution (its name from executions list, or its ARN)", "execution",
@@ -416,6 +417,10 @@ def _run(args) -> int:
         return run(quiet=args.quiet)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "research":  # the research account's bucket, not the hub stack
+        from hubctl import research
+
+        return research.drop(args)
     if args.command == "events" and args.action == "sample":  # offline: the files of events/
         from hubctl import samples
 
