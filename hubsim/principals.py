@@ -40,6 +40,7 @@ class Principal:
     tags: tuple = ()  # (key, value) of aws:PrincipalTag
     issued: datetime | None = None  # aws:TokenIssueTime of a session
     session: object = None  # moto's AssumedRole of a session
+    policy_names: tuple = ()  # the name of each identity policy, in their order (the least-privilege report)
 
     @property
     def is_root(self) -> bool:
@@ -74,7 +75,8 @@ def _tags(entity) -> dict:
 
 
 def role_of(account: str, role_arn: str):
-    """moto's role behind `role_arn` (by ARN, else by name: moto's session ARNs carry no path)."""
+    """moto's role behind `role_arn` (by ARN, else by name: moto's session ARNs carry no path), or
+    by its name alone."""
     roles = iam_backends[account]["global"].roles.values()
     name = role_arn.rsplit("/", 1)[-1]
     return next((r for r in roles if r.arn == role_arn), None) or next((r for r in roles if r.name == name), None)
@@ -88,15 +90,16 @@ def of_session(session, access_key: str = "") -> Principal:
         return root(account, access_key)
     iam = iam_backends[account]["global"]
     role = role_of(account, session.role_arn)
-    policies, tags, boundary = (), {}, None
+    policies, names, tags, boundary = (), (), {}, None
     if role is not None:  # a role deleted since the session began: nothing allows
         policies = (*role.policies.values(), *map(document, role.managed_policies.values()))
+        names = (*role.policies, *(p.name for p in role.managed_policies.values()))
         tags, boundary = _tags(role), _boundary(iam, role)
     tags.update(getattr(session, "hubsim_tags", None) or {})  # session tags win over the role's
     session_policy = getattr(session, "hubsim_policy", None) or session.policy
     return Principal(access_key, account, session.arn, session.user_id, role.arn if role is not None else session.role_arn,
                      policies, (session_policy,) if session_policy else (), boundary, tuple(tags.items()),
-                     getattr(session, "hubsim_issued", None), session)
+                     getattr(session, "hubsim_issued", None), session, names)
 
 
 def session_of(access_key: str):

@@ -241,7 +241,7 @@ def _targets(self, service: str, action: str, p: dict, region: str, account: str
 
 
 def _role_arn(name: str, account: str) -> str:
-    role = next((r for r in principals.iam_backends[account]["global"].roles.values() if r.name == name), None)
+    role = principals.role_of(account, name)
     return role.arn if role is not None else f"arn:aws:iam::{account}:role/{name}"
 
 
@@ -259,42 +259,6 @@ def _kms_key_arn(key: str, region: str, account: str) -> str:
 
 
 # --- resource-based policies ----------------------------------------------------------------------
-def _resource_policy(service: str, arn: str):
-    """The resource's policy document (or None), read in the resource's own account and Region."""
-    if arn == "*" or not arn.startswith("arn:"):
-        return None
-    parts = arn.split(":")
-    region, account = parts[3], parts[4]
-    try:
-        if service == "s3":
-            found = _bucket(arn.split(":::", 1)[1].split("/", 1)[0])
-            policy = getattr(found, "policy", None)
-            return policy.decode() if isinstance(policy, bytes) else policy
-        if service == "kms":
-            from moto.kms.models import kms_backends
-
-            return kms_backends[account][region].get_key_policy(arn.rsplit("/", 1)[-1])
-        if service == "sqs":
-            from moto.sqs.models import sqs_backends
-
-            return sqs_backends[account][region].get_queue(parts[5]).policy
-        if service == "sns":
-            from moto.sns.models import sns_backends
-
-            return sns_backends[account][region].get_topic(arn).policy
-        if service == "events" and ":event-bus/" in arn:
-            from moto.events.models import events_backends
-
-            return events_backends[account][region].describe_event_bus(arn.split(":event-bus/", 1)[1]).policy
-        if service == "lambda":
-            from moto.awslambda.models import lambda_backends
-
-            return lambda_backends[account][region].get_policy(parts[6], None)
-    except Exception:  # no such resource or no policy
-        return None
-    return None
-
-
 def _bucket(name: str):
     from moto.s3.models import s3_backends
 
@@ -302,13 +266,43 @@ def _bucket(name: str):
                  for b in [backend.buckets.get(name)] if b is not None), None)
 
 
-def _owner(service: str, arn: str) -> str | None:
-    """The account that owns the resource: from its ARN, or for S3 (ARNs without an account) the bucket's."""
-    if service == "s3" and arn.startswith("arn:aws:s3:::") and arn != "arn:aws:s3:::*":
-        found = _bucket(arn.split(":::", 1)[1].split("/", 1)[0])
-        return found.account_id if found is not None else None
+def _resource(service: str, arn: str) -> tuple[str | None, object]:
+    """(the account that owns the resource, its policy document or None), read in the resource's own
+    account and Region. The owner comes from the ARN, or for S3 (ARNs without an account) from the
+    bucket, which is looked up once for both."""
+    if arn == "*" or not arn.startswith("arn:"):
+        return None, None
     parts = arn.split(":")
-    return parts[4] if len(parts) > 5 and parts[4] else None
+    region, account = parts[3], parts[4]
+    if service == "s3":
+        found = _bucket(arn.split(":::", 1)[1].split("/", 1)[0])
+        policy = getattr(found, "policy", None)
+        return (found.account_id if found is not None else None), (policy.decode() if isinstance(policy, bytes) else policy)
+    owner = account or None
+    try:
+        if service == "kms":
+            from moto.kms.models import kms_backends
+
+            return owner, kms_backends[account][region].get_key_policy(arn.rsplit("/", 1)[-1])
+        if service == "sqs":
+            from moto.sqs.models import sqs_backends
+
+            return owner, sqs_backends[account][region].get_queue(parts[5]).policy
+        if service == "sns":
+            from moto.sns.models import sns_backends
+
+            return owner, sns_backends[account][region].get_topic(arn).policy
+        if service == "events" and ":event-bus/" in arn:
+            from moto.events.models import events_backends
+
+            return owner, events_backends[account][region].describe_event_bus(arn.split(":event-bus/", 1)[1]).policy
+        if service == "lambda":
+            from moto.awslambda.models import lambda_backends
+
+            return owner, lambda_backends[account][region].get_policy(parts[6], None)
+    except Exception:  # no such resource or no policy
+        return owner, None
+    return owner, None
 
 
 def _resource_tags(service: str, arn: str) -> dict:
@@ -320,23 +314,12 @@ def _resource_tags(service: str, arn: str) -> dict:
 
 
 # --- the decision ---------------------------------------------------------------------------------
-def _labels(principal: principals.Principal) -> list[str]:
-    """Names of the principal's identity policies, in the order hubsim.principals lists them."""
-    if principal.role_arn is None:
-        return []
-    role = principals.role_of(principal.account, principal.role_arn)
-    if role is None:
-        return []
-    return [f"{role.name}|{name}" for name in role.policies] + [f"{role.name}|{p.name}" for p in role.managed_policies.values()]
-
-
 def decide(principal: principals.Principal, service: str, action: str, resource: str, region: str,
            context: dict | None = None) -> iam_policy.Decision:
     """One request, evaluated; counted for the least-privilege report."""
     ctx = {"aws:SecureTransport": "true", "aws:RequestedRegion": region, **principal.context(),
            **{f"aws:ResourceTag/{k}": v for k, v in _resource_tags(service, resource).items()}, **(context or {})}
-    resource_account = _owner(service, resource)
-    policy = _resource_policy(service, resource)
+    resource_account, policy = _resource(service, resource)
     request = iam_policy.Request(action=action, resource=resource, principal_arn=principal.arn,
                                  principal_account=principal.account, resource_account=resource_account,
                                  context=ctx, role_arn=principal.role_arn)
@@ -349,11 +332,11 @@ def decide(principal: principals.Principal, service: str, action: str, resource:
 def record(principal: principals.Principal, decision: iam_policy.Decision) -> None:
     """Count the statements that allowed a call (the least-privilege report), or log a denial."""
     with _lock:
-        if decision.allowed:
-            labels = _labels(principal)
+        if decision.allowed and principal.role_arn:
+            role = principal.role_arn.rsplit("/", 1)[-1]
             for kind, doc, stmt in decision.granted_by:
-                if kind == "identity" and doc < len(labels):
-                    allowed_by[(*labels[doc].split("|", 1), stmt)] += 1
+                if kind == "identity" and doc < len(principal.policy_names):
+                    allowed_by[(role, principal.policy_names[doc], stmt)] += 1
         else:
             denials.append((principal.arn, decision.action, decision.resource))
             if os.environ.get("HUBSIM_IAM_LOG"):

@@ -29,7 +29,6 @@ import json
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
-from moto.iam.models import iam_backends
 from moto.sts import models as sts_models
 from moto.sts import responses as sts_responses
 from moto.sts.exceptions import STSClientError
@@ -143,8 +142,8 @@ def assume_role_as_service(service: str, role_arn: str, session_name: str, regio
     """A service (bedrock.amazonaws.com importing a model) assumes a role: the trust policy must name
     the service, and its conditions (aws:SourceAccount, aws:SourceArn) hold for `context`. Returns
     the credentials, as the service would hold them."""
-    account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
-    role = next((r for r in iam_backends[account]["global"].roles.values() if r.name == role_name), None)
+    account = role_arn.split(":")[4]
+    role = principals.role_of(account, role_arn)
     denied = f"{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
     if role is None:
         raise AccessDenied(denied)
@@ -190,8 +189,8 @@ def response_assume_role(self):
     if resolved is None:
         raise STSClientError("InvalidClientTokenId", "The security token included in the request is invalid.")
     caller = resolved[0]
-    target_account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
-    role = next((r for r in iam_backends[target_account]["global"].roles.values() if r.name == role_name), None)
+    target_account = role_arn.split(":")[4]
+    role = principals.role_of(target_account, role_arn)
     denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
     if role is None and (external_id or tags):
         raise AccessDenied(denied)

@@ -2,27 +2,16 @@
 authorises it (identity, resource and session policies, boundaries, KMS key policies, the
 cross-account rule), and state machine integrations run as the machine's role."""
 import json
-import time
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from hubsim.engine import HUB_ACCOUNT, LocalHub
 from hubsim.patches import authz
 
-SPOKE = "222222222222"
+from .conftest import HUB_ACCOUNT, SPOKE_ACCOUNT as SPOKE, _wait_for_execution
 TRUST_HUB = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}
-
-
-@pytest.fixture
-def engine():
-    hub = LocalHub().start(deploy_hub=False)
-    try:
-        yield hub
-    finally:
-        hub.stop()
 
 
 def _allow(*statements) -> str:
@@ -164,13 +153,7 @@ def _machine(name: str, role_arn: str, table: str) -> str:
 
 def _run(machine_arn: str) -> dict:
     sfn = boto3.client("stepfunctions")
-    execution = sfn.start_execution(stateMachineArn=machine_arn)["executionArn"]
-    for _ in range(200):
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError("the execution did not finish")
+    return _wait_for_execution(sfn, sfn.start_execution(stateMachineArn=machine_arn)["executionArn"])
 
 
 def _states_trust(machine_name: str) -> dict:
