@@ -53,7 +53,8 @@ def add_parsers(sub) -> None:
                     "budget says so) and emit TenantBudgetLevelChanged and HubBudgetLevelChanged.",
         epilog=BUDGET_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--as-of", metavar="TIME", help="meter up to this moment: RFC 3339 (2026-10-15T00:00:00Z) or a day "
-                                                     "(2026-10-15, 00:00 UTC); not in the future (default: now)")
+                                                     "(2026-10-15, 00:00 UTC); not in the future (default: now; on a local hub "
+                                                     "whose clock is simulated, that clock's time)")
     run.add_argument("--tenants", metavar="ID,ID", help="only these tenants, separated by commas (default: every ACTIVE or SUSPENDED one)")
     run.add_argument("--requested-by", metavar="WHO", default=os.environ.get("USER", "hubctl"), help="who asks (audited on a rejection; default $USER)")
     run.add_argument("--wait", action="store_true", help="wait for the run and show the level changes and the hub's level")
@@ -124,6 +125,11 @@ def prepare_run(args):
     request = {"requested_by": args.requested_by}
     if args.as_of is not None:
         request["as_of"] = moment(args.as_of, "--as-of", "budget run", future=False)
+    else:  # a local hub whose clock is simulated: its traffic is stamped with that clock, so meter up to it
+        from hubctl import clock
+
+        if (local_now := clock.simulated_now(args.endpoint_url)) is not None:
+            request["as_of"], args.as_of = local_now, "the local clock"
     if args.tenants is not None:
         request["tenants"] = [t.strip() for t in args.tenants.split(",") if t.strip()]
     positive_timeout(args, "budget run")
@@ -145,7 +151,8 @@ def _run_name() -> str:
 def _start_budget_run(hub, args, request: dict) -> int:
     sfn, machine = hub.client("stepfunctions"), hub.output("BudgetAlertsStateMachineArn")
     execution = start_named(sfn, machine, request, _run_name)
-    views.console.print(f"budget run started{' as of ' + request['as_of'] if 'as_of' in request else ''}: {execution}")
+    source = " (the local clock's time)" if args.as_of == "the local clock" else ""
+    views.console.print(f"budget run started{' as of ' + request['as_of'] + source if 'as_of' in request else ''}: {execution}")
     if not args.wait:
         views.console.print(f"  follow it with `hubctl executions show {execution}`; then `hubctl usage`")
         return 0

@@ -103,7 +103,7 @@ def _list_and_show(sub, name: str, help_: str, list_help: str, show_help: str, k
 
 
 def _parser() -> argparse.ArgumentParser:
-    from hubctl import budget, research, retire
+    from hubctl import budget, clock, research, retire
 
     p = _Parser(
         prog="hubctl", description="Govern the GenAI Hub: onboard tenants, import, approve and retire models, watch usage "
@@ -118,7 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="outcomes and verification only, no per-state detail")
 
     local = sub.add_parser("local", help="the embedded emulation as a local AWS endpoint",
-                           epilog=_examples("hubctl local up", "hubctl local up --port 4567 --no-samples"))
+                           epilog=_examples("hubctl local up", "hubctl local up --port 4567 --no-samples",
+                                            "hubctl local up --clock 2026-11-02T12:00:00Z",
+                                            "hubctl --endpoint-url http://127.0.0.1:4566 local clock advance P1D"))
     local_sub = local.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = local_sub.add_parser("up", help="deploy the hub as stack genai-hub and serve it on 127.0.0.1 until Ctrl-C",
                               epilog=_examples("hubctl local up --port 4566",
@@ -126,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=4566)
     up.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     up.add_argument("--no-samples", action="store_true", help="do not deploy the tenant spokes of the sample events")
+    up.add_argument("--clock", metavar="TIME", help="start the local clock (the time usage metrics are stamped with) at this "
+                                                    "past moment, e.g. 2026-11-02T12:00:00Z; see `hubctl local clock --help`")
+    clock.add_parser(local_sub)
 
     onboard = sub.add_parser(
         "onboard", help="send a TenantOnboardingRequested event to the hub bus",
@@ -427,10 +432,16 @@ def _run(args) -> int:
         found = samples.entries(args.name, args.event_bus_name or f"{args.stack_name}-bus") if args.name else samples.names()
         print(json.dumps(found, indent=2) if args.name else "\n".join(found))
         return 0
+    if args.command == "local" and args.action == "clock":
+        from hubctl import clock
+
+        return clock.run(args)
     if args.command == "local":
+        from hubctl.follow import moment
         from hubctl.server import serve
 
-        return serve(host=args.host, port=args.port, stack_name=args.stack_name, samples=not args.no_samples)
+        clock_at = moment(args.clock, "--clock", "local up", future=False) if args.clock else None
+        return serve(host=args.host, port=args.port, stack_name=args.stack_name, samples=not args.no_samples, clock_at=clock_at)
     runner = _prepare(args, query)
     return runner(connect(args.stack_name, args.endpoint_url, args.region))
 

@@ -15,9 +15,27 @@ from hubctl import views
 from hubctl.demo import ROOT, load_samples
 
 
-def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hub", samples: bool = True) -> int:
-    from moto.server import ThreadedMotoServer
+def _server(host: str, port: int, clock):
+    """moto's threaded server with the local clock's door (hubsim.control) in front of its application."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
+    from hubsim import control
+
+    class Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # moto's, with the door
+            app = control.door(DomainDispatcherApplication(create_backend_app), clock)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server(ip_address=host, port=port, verbose=False)
+
+
+def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hub", samples: bool = True,
+          clock_at: str | None = None) -> int:
+    from hubsim import control
     from hubsim.engine import LocalHub
 
     warnings.filterwarnings("ignore")
@@ -32,7 +50,10 @@ def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hu
                 if isinstance(spoke, dict) and spoke.get("account_id") not in local.spokes:
                     local.deploy_tenant_spoke(spoke["account_id"])
             local.deploy_research_spoke()
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    clock = control.SimulatedClock()
+    if clock_at:
+        clock.set(control.parse_moment(clock_at))  # checked by the command line before anything was deployed
+    server = _server(host, port, clock)
     try:
         server.start()
     except OSError as exc:
@@ -46,6 +67,9 @@ def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hu
                       f"research account {local.research.get('ArtifactBucketName', '')} bucket ready for model drops")
     console.print(f"Try: hubctl --endpoint-url {endpoint} onboard events/onboarding/acme-retail-us.json --wait")
     console.print(f"     aws --endpoint-url {endpoint} stepfunctions list-state-machines")
+    if clock_at:
+        console.print(f"Local clock (the time Bedrock's usage metrics are stamped with): {clock.state()['now']}, running; "
+                      f"move it with hubctl --endpoint-url {endpoint} local clock advance P1D")
     # The ready line: scripts wait for it.
     print(f"hubctl local: ready at {endpoint} (stack {stack_name}, account {local.outputs['HubAccountId']}, region {local.region})", flush=True)
     stop = threading.Event()
@@ -58,5 +82,6 @@ def serve(host: str = "127.0.0.1", port: int = 4566, stack_name: str = "genai-hu
     finally:
         console.print("stopping...")
         server.stop()
+        clock.reset()
         local.stop()
     return 0

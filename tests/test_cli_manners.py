@@ -106,6 +106,10 @@ USAGE_CASES = {
     "import from a malformed bucket name": (["import", "models/x/1.0.0", "--bucket", "Not_A_Bucket"], "--bucket"),
     "audit show of a tenant and a stream": (["audit", "show", "--tenant", "a", "--stream", "b"], "not allowed with"),
     "executions show of a malformed ARN": (["executions", "show", "arn:aws:states:nowhere"], "not an execution ARN"),
+    "local up with a clock in the future": (["local", "up", "--clock", "2999-01-01"], "--clock 2999-01-01T00:00:00Z is in the future"),
+    "local up with a clock without a zone": (["local", "up", "--clock", "2026-11-02T12:00:00"], "has no time zone"),
+    "local clock advance by nothing": (["local", "clock", "advance", "P0D"], "DURATION 'P0D'"),
+    "local clock advance by months": (["local", "clock", "advance", "P1M"], "DURATION 'P1M'"),
     "--query on data of the wrong type": (["tenants", "list", "--query", "sort_by(@, &nope)"], "--query: In function sort_by()"),
 }
 
@@ -189,6 +193,8 @@ def test_a_hub_that_cannot_be_reached_exits_3_saying_what_to_do(engine, capsys):
     error_line(run(capsys, "--stack-name", "not-deployed", "tenants", "list"), 3, "'not-deployed' not found", "hubctl local up")
     error_line(run(capsys, "tenants", "show", "acme-retail", "--endpoint-url", "http://127.0.0.1:1"), 3,
                "cannot reach http://127.0.0.1:1", "hubctl local up")
+    error_line(run(capsys, "local", "clock", "--endpoint-url", "http://127.0.0.1:1"), 3, "cannot reach http://127.0.0.1:1",
+               "hubctl local up")
 
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(engine, capsys, monkeypatch):

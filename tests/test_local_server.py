@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -296,3 +297,48 @@ def test_a_tenant_calls_an_imported_model_promoted_to_it_with_the_aws_cli(tenant
     # Then it answers
     assert answered.returncode == 0, answered.stderr
     assert json.loads(answered.stdout)["output"]["message"]["content"][0]["text"]
+
+
+def _assume(server: str, role_arn: str, base: boto3.session.Session | None = None) -> boto3.session.Session:
+    sts = (base or boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                          region_name="us-east-1")).client("sts", endpoint_url=server)
+    c = sts.assume_role(RoleArn=role_arn, RoleSessionName="app")["Credentials"]
+    return boto3.session.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                                 aws_session_token=c["SessionToken"], region_name="us-east-1")
+
+
+def test_the_budget_story_replays_on_the_local_clock(server):
+    # Given northwind-labs (5 USD a month) onboarded on the server, and its application's hub session
+    sys.path.insert(0, str(ROOT / "examples"))
+    from tenant_app import converse_with_retry, model_target, vended_session
+
+    onboarded = _hubctl(server, "onboard", "events/onboarding/budget-northwind-labs-us.json", "--wait")
+    assert onboarded.returncode == 0, onboarded.stdout + onboarded.stderr
+    admin = _assume(server, "arn:aws:iam::888888888888:role/hubsim-account-admin")
+    app = _assume(server, "arn:aws:iam::888888888888:role/genai-hub-tenant-app", admin)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in
+               _client("cloudformation", server).describe_stacks(StackName="genai-hub")["Stacks"][0]["Outputs"]}
+    session = vended_session(outputs["TenantCredentialsUrl"], "northwind-labs", app, endpoint_url=server)
+    target = model_target(session, "anthropic.claude-sonnet-4-20250514-v1:0")
+    day = (datetime.now(timezone.utc) - timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
+    try:
+        # When the local clock is set to noon three days ago, the tenant calls, and the clock moves a day on
+        assert "ahead of real time" in _hubctl(server, "local", "clock", "set", "2099-01-01T00:00:00Z").stderr
+        moved = _hubctl(server, "local", "clock", "set", day.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        assert moved.returncode == 0 and f"local clock {day:%Y-%m-%dT%H}" in moved.stdout, moved.stdout + moved.stderr
+        for _ in range(3):
+            converse_with_retry(session, target, "Summarise the quarterly numbers for the board in one paragraph " * 20)
+        advanced = _hubctl(server, "local", "clock", "advance", "P1D")
+        assert advanced.returncode == 0 and "behind real time" in advanced.stdout, advanced.stdout + advanced.stderr
+        # And a budget run is started without --as-of
+        run = _hubctl(server, "budget", "run", "--tenants", "northwind-labs", "--wait")
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"as of {day + timedelta(days=1):%Y-%m-%dT%H}" in run.stdout and "the local clock" in run.stdout
+    finally:
+        reset = _hubctl(server, "local", "clock", "reset")
+    # Then it metered up to the local clock: the calls are that day's spend, in that day's month
+    assert reset.returncode == 0 and "(real time)" in reset.stdout
+    usage = _hubctl(server, "usage", "--tenant", "northwind-labs", "--month", f"{day:%Y-%m}", "--output", "json")
+    assert usage.returncode == 0, usage.stderr
+    spent = json.loads(usage.stdout)["usage"]["days"]
+    assert [d for d, usd in spent.items() if float(usd) > 0] == [f"{day:%Y-%m-%d}"], spent
