@@ -49,8 +49,9 @@ lint: $(BIN)/hubctl $(SAM_VENV)/bin/sam $(CHECKOV_VENV)/bin/checkov
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f template.yaml -f spokes/tenant.yaml -f spokes/research.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 
+# LOCAL_ARGS: options of hubctl local up, e.g. make local LOCAL_ARGS="--port 4567 --clock 2026-11-02"
 local: $(BIN)/hubctl
-	$(BIN)/hubctl local up
+	$(BIN)/hubctl local up $(LOCAL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache site
