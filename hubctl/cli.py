@@ -37,7 +37,7 @@ EPILOG = f"""examples:
 
 Global options go before or after the command, as with the AWS CLI. --output and --query apply to the
 read commands: tenants, models and executions list|show, evaluations show, retirements list, audit show,
-usage and events undelivered.
+usage, events undelivered and deploy plan.
 
 {EXIT_CODES}
 """
@@ -103,7 +103,7 @@ def _list_and_show(sub, name: str, help_: str, list_help: str, show_help: str, k
 
 
 def _parser() -> argparse.ArgumentParser:
-    from hubctl import budget, clock, research, retire
+    from hubctl import budget, clock, completion, deploy, research, retire
 
     p = _Parser(
         prog="hubctl", description="Govern the GenAI Hub: onboard tenants, import, approve and retire models, watch usage "
@@ -187,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
 
     budget.add_parsers(sub)
     research.add_parser(sub)
+    deploy.add_parser(sub)
 
     _list_and_show(sub, "executions", "workflow executions", "executions of every workflow",
                    "states, timings and errors of one execution (its name from executions list, or its ARN)", "execution",
@@ -240,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--stream", help="any stream, e.g. model#NAME")
     a_sub.add_parser("verify", help="recompute every hash chain; names the first altered, inserted or missing record",
                      epilog=_examples("hubctl audit verify", "hubctl audit verify --stack-name genai-hub --region eu-central-1"))
+    completion.add_parser(sub)
     return p
 
 
@@ -409,9 +411,9 @@ def _run(args) -> int:
 
     query = output.compile_query(args.query)
     if (args.output != "table" or query is not None) and (args.command, getattr(args, "action", None)) not in READS \
-            and args.command != "usage":
+            and args.command != "usage" and (args.command, getattr(args, "action", None)) != ("deploy", "plan"):
         raise UsageError(f"--output {args.output}{' and --query' if query is not None else ''}: only the read commands "
-                         "(list, show, usage, events undelivered) print data; this one prints what it did")
+                         "(list, show, usage, events undelivered) and deploy plan print data; this one prints what it did")
     if args.command == "demo":
         from hubctl.demo import run
         from hubsim.patches import authz
@@ -422,6 +424,10 @@ def _run(args) -> int:
         return run(quiet=args.quiet)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "deploy":  # offline: the templates and samconfig.toml, no AWS call
+        from hubctl import deploy
+
+        return deploy.run(args, query)
     if args.command == "research":  # the research account's bucket, not the hub stack
         from hubctl import research
 
@@ -431,6 +437,11 @@ def _run(args) -> int:
 
         found = samples.entries(args.name, args.event_bus_name or f"{args.stack_name}-bus") if args.name else samples.names()
         print(json.dumps(found, indent=2) if args.name else "\n".join(found))
+        return 0
+    if args.command == "completion":  # offline: generated from this parser
+        from hubctl import completion
+
+        print(completion.script(_parser(), args.shell), end="")
         return 0
     if args.command == "local" and args.action == "clock":
         from hubctl import clock
