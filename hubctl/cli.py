@@ -93,17 +93,18 @@ class _CommandParser(_Parser):
 
 
 def _list_and_show(sub, name: str, help_: str, list_help: str, show_help: str, key: str, metavar: str,
-                   examples: tuple[str, ...]) -> None:
-    """`hubctl NAME list` and `hubctl NAME show KEY`."""
+                   examples: tuple[str, ...]):
+    """`hubctl NAME list` and `hubctl NAME show KEY`; the group's actions, for more."""
     group = sub.add_parser(name, help=help_, epilog=_examples(*examples))
     actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help=list_help, epilog=_examples(*(e for e in examples if " list" in e)))
     show = actions.add_parser("show", help=show_help, epilog=_examples(*(e for e in examples if " show" in e)))
     show.add_argument(key, metavar=metavar)
+    return actions
 
 
 def _parser() -> argparse.ArgumentParser:
-    from hubctl import budget, clock, completion, deploy, research, retire
+    from hubctl import budget, clock, completion, deploy, lifecycle, research, retire
 
     p = _Parser(
         prog="hubctl", description="Govern the GenAI Hub: onboard tenants, import, approve and retire models, watch usage "
@@ -143,10 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     onboard.add_argument("--wait", action="store_true", help="wait for the onboarding execution and show its states")
     onboard.add_argument("--timeout", metavar="SECONDS", type=float, default=300, help="seconds to wait with --wait (default 300)")
 
-    _list_and_show(sub, "tenants", "tenants in the registry", "all tenants with status and residency",
+    tenant_actions = _list_and_show(sub, "tenants", "tenants in the registry: list, show, offboard", "all tenants with status and residency",
                    "one tenant: settings, grants, profiles", "tenant_id", "TENANT_ID",
                    ("hubctl tenants list", "hubctl tenants list --output text --query \"[?status=='FAILED'].[tenant_id, failure_reason]\"",
                     "hubctl tenants show acme-retail", "hubctl tenants show acme-retail --output json --query grants"))
+    lifecycle.add_actions(tenant_actions)
     _list_and_show(sub, "models", "imported models and their versions", "every version with status and outcome",
                    "one model: versions, lineage, import job, evaluation, audit", "model_name", "MODEL",
                    ("hubctl models list", "hubctl models list --output json --query \"[?status=='AWAITING_APPROVAL']\"",
@@ -248,13 +250,9 @@ def _parser() -> argparse.ArgumentParser:
 # --- onboard, import, approve, reject -------------------------------------------------------------------
 
 def _send(hub, detail_type: str, detail: dict) -> str:
-    """Put one event on the hub bus; its id. The bus refusing it is an AWS error (exit 3)."""
-    entry = hub.client("events").put_events(Entries=[{
-        "EventBusName": hub.output("EventBusName"), "Source": "genai.hub", "DetailType": detail_type, "Detail": json.dumps(detail),
-    }])["Entries"][0]
-    if "EventId" not in entry:
-        raise HubUnreachable(f"the hub bus refused the {detail_type} event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
-    return entry["EventId"]
+    from hubctl.follow import send_event
+
+    return send_event(hub, detail_type, detail)
 
 
 def _onboard(args):
@@ -274,22 +272,12 @@ def _send_onboarding(hub, args, detail_type: str, detail: dict) -> int:
     views.console.print(f"sent {detail_type} for {tenant_id} (event {event_id})")
     if not args.wait:
         return 0
-    sfn, arn = hub.client("stepfunctions"), hub.output("OnboardingStateMachineArn")
-    deadline = time.monotonic() + args.timeout
-    with views.console.status("waiting for the onboarding execution..."):
-        while True:
-            found = None
-            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
-                for e in page["executions"]:
-                    described = sfn.describe_execution(executionArn=e["executionArn"])
-                    if json.loads(described["input"]).get("id") == event_id:
-                        found = described
-            if found and found["status"] != "RUNNING":
-                break
-            if time.monotonic() > deadline:
-                raise WorkflowFailed(f"no finished onboarding execution for event {event_id} after {args.timeout:g}s: "
-                                     f"see `hubctl executions list`, then `hubctl tenants show {tenant_id}`")
-            time.sleep(0.5)
+    from hubctl.follow import execution_of_event
+
+    found = execution_of_event(hub, "OnboardingStateMachineArn", event_id, "waiting for the onboarding execution...", args.timeout)
+    if found is None:
+        raise WorkflowFailed(f"no finished onboarding execution for event {event_id} after {args.timeout:g}s: "
+                             f"see `hubctl executions list`, then `hubctl tenants show {tenant_id}`")
     views.print_execution(hub, found["executionArn"])
     if found["status"] == "SUCCEEDED":
         return 0
@@ -393,6 +381,10 @@ def _prepare(args, query):
         return retire.prepare(args)
     if args.command == "onboard":
         return _onboard(args)
+    if (args.command, getattr(args, "action", None)) == ("tenants", "offboard"):
+        from hubctl import lifecycle
+
+        return lifecycle.prepare_offboard(args)
     if args.command == "import":
         return lambda hub: _import(hub, args)
     if args.command in ("approve", "reject"):

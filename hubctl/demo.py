@@ -26,6 +26,7 @@ from hubctl.stack import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 DUPLICATED = "acme-retail-us.json"  # delivered three times: one onboarding, two ignored duplicates
+OFFBOARDED, OFFBOARD_REASON = "globex-support", "support desk moved to another provider"
 BUDGET_SECTION = "budget-alerts"  # samples with "demo_section": this are onboarded in the budget alerts section
 
 
@@ -363,6 +364,42 @@ def _tenant_applications(local, hub: Hub) -> int:
     return expect.failures
 
 
+def _offboarding(local, hub: Hub) -> int:
+    """A tenant leaves: its next call refused, its usage closed, its profiles and grants deleted, its history kept."""
+    console = views.console
+    console.print(Rule("Tenant offboarding"))
+    expect = Expect()
+    tenant_id = OFFBOARDED
+    app = _tenant_app(local, hub, tenant_id)
+    profiles = dict(app.hub_models["profiles"])
+    runtime = app.client("bedrock-runtime")
+    calls = [_converse(runtime, arn, MAX_WORDS) for arn in profiles.values() for _ in range(3)]
+    console.print(f"{tenant_id}'s application calls its {len(profiles)} model(s) {len(calls)} times today "
+                  f"({sum(c['usage']['inputTokens'] for c in calls):,} input tokens), then the hub admin runs: "
+                  f"hubctl tenants offboard {tenant_id} --reason \"{OFFBOARD_REASON}\" --wait")
+    code = _hubctl(["tenants", "offboard", tenant_id, "--reason", OFFBOARD_REASON, "--requested-by", "platform-admin@example.com",
+                    "--wait"], show=True)
+    refused = {_call(app, arn) for arn in profiles.values()}
+    expect(code == 0 and refused == {"AccessDeniedException"},
+           f"offboarded; its next call with the credentials it already held: {', '.join(sorted(refused)) or 'no call'}")
+    items = views.tenant_items(hub, tenant_id)
+    meta, left = items["META"], [k for k in items if k.startswith(("PROFILE#", "GRANT#"))]
+    tombstone = meta.get("tombstone") or {}
+    expect(meta["status"] == "OFFBOARDED" and not left and len(tombstone.get("deleted", {}).get("profiles", [])) == len(profiles),
+           f"{tenant_id} {meta['status']}: {len(tombstone.get('deleted', {}).get('profiles', []))} profile(s) and "
+           f"{len(tombstone.get('deleted', {}).get('grants', []))} grant(s) deleted, {len(left)} left; tombstone kept "
+           f"(cost centre {tombstone.get('cost_center')}, reason and who on META)")
+    expect(Decimal(str(tombstone.get("final_month_to_date_usd", "0"))) > 0,
+           f"its usage closed up to the cut: final spend {tombstone.get('final_month_to_date_usd')} USD in {tombstone.get('month')}, "
+           f"kept for hubctl usage --tenant {tenant_id}")
+    from genai_hub import audit
+
+    actions = [r["action"] for r in audit.read_stream(f"tenant#{tenant_id}", hub.output("AuditTableName"))][-4:]
+    expect(actions == ["CutAccess", "CloseUsage", "DeleteTenantResources", "OffboardTenant"],
+           f"its audit stream (hubctl audit show --tenant {tenant_id}) ends: {' -> '.join(actions)}")
+    return expect.failures
+
+
 def _call(app, model_id: str) -> str:
     """One Converse call of a tenant application: "" when answered, else the error code."""
     from botocore.config import Config
@@ -650,6 +687,7 @@ def run(quiet: bool = False) -> int:
         failures += _model_import(local, hub, quiet)
         failures += _model_retirement(local, hub, quiet)
         failures += _budget_alerts(local, hub, samples, quiet)
+        failures += _offboarding(local, hub)
         console.print(Rule("Audit trail"))
         if not quiet:
             views.print_audit(hub)

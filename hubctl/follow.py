@@ -96,3 +96,31 @@ def rejected_message(field: str, reason: str, flag_of_field: dict[str, str]) -> 
     """"rejected: $.model (MODEL): why" with the flag that set the field, when one did."""
     flag = flag_of_field.get(field.split("[")[0])
     return f"rejected: {field}{f' ({flag})' if flag else ''}: {reason.removeprefix(f'{field}: ')}"
+
+
+def execution_of_event(hub, machine_output: str, event_id: str, what: str, timeout: float) -> dict | None:
+    """The finished execution of `machine_output`'s state machine that the bus event `event_id` started
+    (its input is the event), waited for with a spinner; None after `timeout` seconds."""
+    sfn, arn = hub.client("stepfunctions"), hub.output(machine_output)
+
+    def check():
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+            for e in page["executions"]:
+                described = sfn.describe_execution(executionArn=e["executionArn"])
+                if json.loads(described["input"]).get("id") == event_id:
+                    return described if described["status"] != "RUNNING" else None
+        return None
+
+    return poll(what, check, timeout, interval=0.5)
+
+
+def send_event(hub, detail_type: str, detail: dict) -> str:
+    """Put one event on the hub bus; its id. The bus refusing it is an AWS error (exit 3)."""
+    from hubctl.errors import HubUnreachable
+
+    entry = hub.client("events").put_events(Entries=[{
+        "EventBusName": hub.output("EventBusName"), "Source": "genai.hub", "DetailType": detail_type, "Detail": json.dumps(detail),
+    }])["Entries"][0]
+    if "EventId" not in entry:
+        raise HubUnreachable(f"the hub bus refused the {detail_type} event: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
+    return entry["EventId"]

@@ -101,6 +101,17 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
                 "requested_by", "created_at", "activated_at", "failure_error", "failure_reason"):
         if key in meta:
             console.print(f"  {key:<24}{meta[key]}")
+    if meta.get("tombstone"):  # offboarded: what it was, what it spent, what went
+        t = meta["tombstone"]
+        console.print(f"  [bold]Offboarded[/bold] {meta.get('offboarded_at')} by {meta.get('offboarded_by')}: {meta.get('offboarded_reason')}")
+        console.print(f"  {'final spend':<24}{t['final_month_to_date_usd']} USD in {t['month']} (usage history: hubctl usage --tenant {tenant_id})")
+        for arn in t["deleted"]["profiles"]:
+            console.print(f"  {'deleted profile':<24}{arn}", soft_wrap=True)
+        console.print(f"  {'deleted grants':<24}{', '.join(t['deleted']['grants']) or 'none'}")
+    elif (meta.get("offboarding") or {}).get("failed"):
+        failure = meta["offboarding"].get("failure") or {}
+        console.print(f"  [red]offboarding failed[/red] {failure.get('error')}: {failure.get('reason')}; access stays cut: "
+                      f"run `hubctl tenants offboard {tenant_id} --reason ...` again to finish it")
     opened = meta.get("access") or {}
     if opened:
         # What the tenant's developers need (docs/tenants.md): where to get credentials, as whom.

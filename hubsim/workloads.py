@@ -88,6 +88,12 @@ def _budget_alerts(hub, count: int, tag: str) -> list[Trigger]:
         {"as_of": as_of, "tenants": [t], "requested_by": "bench@example.com"})) for t in tenants]
 
 
+def _offboarding(hub, count: int, tag: str) -> list[Trigger]:
+    tenants = seed_tenants(hub, count, prefix=f"{tag}-off")
+    return [lambda t=t: hub.put_event("TenantOffboardingRequested", {"tenant_id": t, "reason": "benchmark",
+                                                                      "requested_by": "bench@example.com"}) for t in tenants]
+
+
 def tag_number(tag: str) -> int:
     """A small stable number for a tag (spoke account ids of different batches must differ)."""
     return sum(ord(c) * (i + 1) for i, c in enumerate(tag)) % 10_000
@@ -98,4 +104,5 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
     Workload("model-import", ("ModelImportStateMachineArn", "EvaluationStateMachineArn"), _model_import),
     Workload("retirement", ("RetirementStateMachineArn",), _retirement),
     Workload("budget-alerts", ("BudgetAlertsStateMachineArn",), _budget_alerts),
+    Workload("offboarding", ("OffboardingStateMachineArn",), _offboarding),
 )}

@@ -17,7 +17,8 @@ from hubsim.deploy import load_template
 from test_faults_every_state import ROOT
 
 DELIVERIES = 3
-COVERED = {"TenantOnboardingRequested", "Object Created", "ModelImportRequested", "ModelImported", "ModelRetirementRequested"}
+COVERED = {"TenantOnboardingRequested", "Object Created", "ModelImportRequested", "ModelImported", "ModelRetirementRequested",
+           "TenantOffboardingRequested"}
 STEPS = ["RegisterTenant", "CreateInferenceProfiles", "OpenTenantAccess", "GrantModels", "StoreBudget", "ActivateTenant"]
 
 
@@ -56,6 +57,30 @@ def test_many_tenants_each_onboarding_requested_three_times_at_once(hub, hub_eve
         assert [r["action"] for r in audit_records(hub, f"tenant#{tenant_id}")] == STEPS
         assert items["META"]["access"]["principals"] == [f"any principal of account {account}"]
     record_property("figures", f"duplicates: {len(events)} onboarding events for {len(tenants)} tenants, one effect each")
+
+
+def test_many_tenants_each_offboarding_requested_three_times_at_once(hub, hub_events, record_property):
+    tenants = {f"dup-leaver-{n:02d}": f"{620000000000 + n % 2:012d}" for n in range(6)}
+    for account in set(tenants.values()):
+        hub.deploy_tenant_spoke(account, f"dup-{account}")
+    for tenant_id, account in tenants.items():
+        detail = tenant_event(tenant_id, account, 100)["detail"]
+        detail["spoke"]["external_id"] = f"dup-{account}"
+        hub.put_event("TenantOnboardingRequested", detail)
+    hub.wait_for_executions(timeout=180)
+    requests = [{"tenant_id": t, "reason": "duplicate test", "requested_by": "dup-test"} for t in tenants] * DELIVERIES
+    _concurrently([lambda d=d: hub.put_event("TenantOffboardingRequested", d) for d in requests])
+    hub.wait_for_executions(timeout=180)
+
+    assert sorted(e["detail"]["tenant_id"] for e in hub_events("TenantOffboarded")) == sorted(tenants)
+    profiles = application_profiles(hub, "us-east-1")
+    for tenant_id in tenants:
+        items = registry_items(hub, tenant_id)
+        assert items["META"]["status"] == "OFFBOARDED" and not [k for k in items if k.startswith(("PROFILE#", "GRANT#"))]
+        assert not [p for p in profiles if p["inferenceProfileName"].startswith(tenant_id)]
+        actions = [r["action"] for r in audit_records(hub, f"tenant#{tenant_id}")]
+        assert actions[len(STEPS):] == ["CutAccess", "CloseUsage", "DeleteTenantResources", "OffboardTenant"], actions
+    record_property("figures", f"duplicates: {len(requests)} offboarding events for {len(tenants)} tenants, one effect each")
 
 
 def test_many_models_each_dropped_and_announced_three_times_at_once(hub, research, hub_events, record_property):

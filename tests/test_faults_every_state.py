@@ -224,6 +224,43 @@ class Retirement(Scenario):
                     "bedrock").list_tags_for_resource(resourceARN=grant["profile_arn"])["tags"]
 
 
+class Offboarding(Scenario):
+    machine = "OffboardingStateMachine"
+
+    def start(self) -> Run:
+        tenant_id, _ = self.onboard_fresh_tenant("fault-offboard", 520000000000, 100)
+        return Run(self._offboard(tenant_id), {"tenant_id": tenant_id})
+
+    def _offboard(self, tenant_id: str) -> str:
+        self.hub.put_event("TenantOffboardingRequested", {"tenant_id": tenant_id, "reason": "fault test", "requested_by": "fault-test"})
+        self.hub.wait_for_executions(timeout=120)
+        return self.latest("OffboardingStateMachineArn")
+
+    def happy(self, run, description):
+        super().happy(run, description)
+        items = registry_items(self.hub, run.ids["tenant_id"])
+        assert items["META"]["status"] == "OFFBOARDED" and not [k for k in items if k.startswith(("PROFILE#", "GRANT#"))]
+
+    def check_failed(self, run, description, state):
+        tenant_id = run.ids["tenant_id"]
+        assert description["status"] == "FAILED"
+        items = registry_items(self.hub, tenant_id)
+        meta, profiles = items["META"], [v["profile_arn"] for k, v in items.items() if k.startswith("PROFILE#")]
+        bedrock = self.hub.client("bedrock")
+        access = {arn: {t["value"] for t in bedrock.list_tags_for_resource(resourceARN=arn)["tags"] if t["key"] == "genai-hub:access"}
+                  for arn in profiles}
+        if meta["status"] == "ACTIVE":  # failed before anything was deleted: access as it was
+            assert len(profiles) == 2 and len([k for k in items if k.startswith("GRANT#")]) == 2
+            assert all(tags == {"granted"} for tags in access.values()), access
+            return
+        # deletion began: access stays cut, the failure recorded, and a new request finishes the job
+        assert meta["status"] == "OFFBOARDING" and meta["offboarding"]["failed"] is True, meta.get("offboarding")
+        assert not [arn for arn, tags in access.items() if "granted" in tags]
+        finished = self.hub.client("stepfunctions").describe_execution(executionArn=self._offboard(tenant_id))
+        assert finished["status"] == "SUCCEEDED", finished.get("cause")
+        self.happy(Run(finished["executionArn"], run.ids), finished)
+
+
 class ImportAndEvaluation(Scenario):
     """One research drop runs both workflows: the import, then the evaluation it triggers."""
 
@@ -285,7 +322,7 @@ class Evaluation(ImportAndEvaluation):
     machine = "EvaluationStateMachine"
 
 
-SCENARIOS: dict[str, type[Scenario]] = {s.machine: s for s in (Onboarding, BudgetAlerts, Retirement, ModelImport, Evaluation)}
+SCENARIOS: dict[str, type[Scenario]] = {s.machine: s for s in (Onboarding, BudgetAlerts, Retirement, ModelImport, Evaluation, Offboarding)}
 
 
 def _visited(hub, execution_arn: str) -> list[str]:

@@ -9,14 +9,13 @@ import hashlib
 import re
 
 from genai_hub import access, audit, aws, config, registry, rejections, residency, retirement, schemas
-from genai_hub.errors import InvalidInput, ModelRetiring, TenantNotFound, caught, rejected_field
+from genai_hub.errors import InvalidInput, ModelRetiring, TenantNotFound, caught
 from genai_hub.idempotency import idempotent_step
 
 WORKFLOW = "tenant-onboarding"
 DETAIL_TYPE = "TenantOnboardingRequested"
 TAG_TENANT, TAG_ACCESS = access.TAG_TENANT, access.TAG_ACCESS  # what the tenant access role's conditions read
 TAG_COST_CENTER, TAG_MODEL, TAG_MANAGED = "genai-hub:cost-center", "genai-hub:model-id", "genai-hub:managed-by"
-_TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,38}[a-z0-9]$")
 
 
 # --- validation and rejection ---------------------------------------------------------------
@@ -40,18 +39,7 @@ def validate_request(event: dict) -> dict:
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a rejected onboarding event and return the WorkflowInputRejected detail."""
-    event, execution = rejections.event_of(step), step["context"]["execution"]
-    name, message = caught(step["error"])
-    field = rejected_field(message)
-    detail = rejections.detail_of(event)
-    tenant_id = detail.get("tenant_id")
-    stream = audit.tenant_stream(tenant_id) if isinstance(tenant_id, str) and _TENANT_ID.match(tenant_id) else f"rejected#{WORKFLOW}"
-    actor = detail.get("requested_by") if isinstance(detail.get("requested_by"), str) else "unknown"
-    audit.append(
-        stream, action="RejectInput", outcome="REJECTED", workflow=WORKFLOW, execution=execution,
-        actor=actor[:256], detail={"error": name, "field": field, "reason": message, "event_id": str(event.get("id", ""))[:256]},
-    )
-    return rejections.workflow_input_rejected(WORKFLOW, event, field, message, execution)
+    return rejections.record_tenant_rejection(step, WORKFLOW)
 
 
 # --- creating steps ---------------------------------------------------------------------------
@@ -66,9 +54,14 @@ def _audit(tenant: dict, step: dict, action: str, outcome: str = "SUCCEEDED", **
 @idempotent_step
 def register_tenant(step: dict) -> dict:
     tenant = step["tenant"]
-    registry.put_tenant_pending(tenant, step["context"]["execution"])
+    earlier = registry.get_item({"pk": registry.tenant_pk(tenant["tenant_id"]), "sk": "META"}) or {}
+    chapters = list(earlier.get("chapters") or [])
+    if earlier.get("status") == "OFFBOARDED":  # a new chapter of the same tenant id: the last one's tombstone stays
+        chapters.append({k: earlier.get(k) for k in ("created_at", "offboarded_at", "offboarded_by", "offboarded_reason", "tombstone")})
+    registry.put_tenant_pending(tenant, step["context"]["execution"], chapters)
     _audit(tenant, step, "RegisterTenant", status="PENDING", residency=tenant["data_residency"],
-           cost_center=tenant["cost_center"], spoke_account_id=tenant["spoke"]["account_id"])
+           cost_center=tenant["cost_center"], spoke_account_id=tenant["spoke"]["account_id"],
+           **({"chapter": len(chapters) + 1} if chapters else {}))
     return {"status": "PENDING"}
 
 

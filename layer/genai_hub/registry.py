@@ -6,6 +6,7 @@ tenants are one query on the ByModel index, never a scan (retirement will need i
 index lists every tenant (META items carry gsi1pk `TENANTS`) and a month's usage items
 (`USAGE#<YYYY-MM>`, see metering.py): the index is the table's one secondary key.
 """
+import re
 from datetime import datetime, timezone
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -15,6 +16,7 @@ from genai_hub.errors import TenantNotFound
 
 _ser, _de = TypeSerializer(), TypeDeserializer()
 TENANTS_KEY = "TENANTS"
+TENANT_ID = re.compile(r"^[a-z][a-z0-9-]{2,38}[a-z0-9]$")  # the schemas' tenant_id pattern
 
 
 def now() -> str:
@@ -55,8 +57,9 @@ def _ddb():
     return aws.client("dynamodb")
 
 
-def put_tenant_pending(tenant: dict, execution: str) -> None:
-    """Register the tenant as PENDING; a tenant that FAILED before may be onboarded again."""
+def put_tenant_pending(tenant: dict, execution: str, chapters: list | None = None) -> None:
+    """Register the tenant as PENDING; a tenant that FAILED or was OFFBOARDED before may be onboarded
+    again. `chapters`: what earlier lives of the tenant id left (offboarding tombstones), kept on META."""
     _ddb().put_item(
         TableName=config.registry_table(),
         Item=to_item({
@@ -78,10 +81,11 @@ def put_tenant_pending(tenant: dict, execution: str) -> None:
             "requested_by": tenant["requested_by"],
             "created_at": now(),
             "updated_at": now(),
+            **({"chapters": chapters} if chapters else {}),
         }),
-        ConditionExpression="attribute_not_exists(pk) OR #st = :failed OR #ex = :ex",
+        ConditionExpression="attribute_not_exists(pk) OR #st IN (:failed, :offboarded) OR #ex = :ex",
         ExpressionAttributeNames={"#st": "status", "#ex": "execution"},
-        ExpressionAttributeValues={":failed": {"S": "FAILED"}, ":ex": {"S": execution}},
+        ExpressionAttributeValues={":failed": {"S": "FAILED"}, ":offboarded": {"S": "OFFBOARDED"}, ":ex": {"S": execution}},
     )
 
 
@@ -215,3 +219,17 @@ def release_lock(tenant_id: str, execution: str) -> bool:
         if aws.error_code(exc) == "ConditionalCheckFailedException":
             return False
         raise
+
+
+def reopen_lock(tenant_id: str) -> None:
+    """Let a new onboarding request take the tenant's onboarding lock again (after offboarding): the
+    lock keeps the ids of the events that took it, so a replayed old event still finds it taken."""
+    try:
+        _ddb().update_item(
+            TableName=config.registry_table(), Key=to_item({"pk": tenant_pk(tenant_id), "sk": "LOCK"}),
+            UpdateExpression="SET reopened = :true", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":true": {"BOOL": True}},
+        )
+    except Exception as exc:
+        if aws.error_code(exc) != "ConditionalCheckFailedException":  # no lock: nothing to reopen
+            raise

@@ -243,7 +243,11 @@ def _audit_tenant(plan: dict, step: dict, tenant_id: str, action: str, outcome: 
 def _batch(step: dict) -> list[dict]:
     plan = step["plan"]
     item = registry.get_item(batch_key(plan["model_id"], plan["retirement_id"], int(step["batch"])))
-    return item["tenants"] if item else []
+    tenants = item["tenants"] if item else []
+    # A tenant offboarded since the plan was made is skipped: its grants and profiles went with it,
+    # and nothing may be recreated, notified or audited for it (tenant offboarding, genai_hub.offboarding).
+    statuses = registry.get_tenants([t["tenant_id"] for t in tenants])
+    return [t for t in tenants if statuses.get(t["tenant_id"], {}).get("status") not in ("OFFBOARDING", "OFFBOARDED")]
 
 
 def _put_events(detail_type: str, details: list[dict]) -> None:
