@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     onboard.add_argument("--wait", action="store_true", help="wait for the onboarding execution and show its states")
     onboard.add_argument("--timeout", metavar="SECONDS", type=float, default=300, help="seconds to wait with --wait (default 300)")
 
-    tenant_actions = _list_and_show(sub, "tenants", "tenants in the registry: list, show, offboard", "all tenants with status and residency",
+    tenant_actions = _list_and_show(sub, "tenants", "tenants in the registry: list, show, update, offboard", "all tenants with status and residency",
                    "one tenant: settings, grants, profiles", "tenant_id", "TENANT_ID",
                    ("hubctl tenants list", "hubctl tenants list --output text --query \"[?status=='FAILED'].[tenant_id, failure_reason]\"",
                     "hubctl tenants show acme-retail", "hubctl tenants show acme-retail --output json --query grants"))
@@ -381,10 +381,10 @@ def _prepare(args, query):
         return retire.prepare(args)
     if args.command == "onboard":
         return _onboard(args)
-    if (args.command, getattr(args, "action", None)) == ("tenants", "offboard"):
+    if args.command == "tenants" and getattr(args, "action", None) in ("update", "offboard"):
         from hubctl import lifecycle
 
-        return lifecycle.prepare_offboard(args)
+        return lifecycle.prepare_update(args) if args.action == "update" else lifecycle.prepare_offboard(args)
     if args.command == "import":
         return lambda hub: _import(hub, args)
     if args.command in ("approve", "reject"):

@@ -27,6 +27,7 @@ from hubctl.stack import Hub
 ROOT = Path(__file__).resolve().parent.parent
 DUPLICATED = "acme-retail-us.json"  # delivered three times: one onboarding, two ignored duplicates
 OFFBOARDED, OFFBOARD_REASON = "globex-support", "support desk moved to another provider"
+UPDATED, UPDATE_MODEL, UPDATE_LIMIT = "acme-retail", "anthropic.claude-sonnet-4-20250514-v1:0", "8000"
 BUDGET_SECTION = "budget-alerts"  # samples with "demo_section": this are onboarded in the budget alerts section
 
 
@@ -364,6 +365,26 @@ def _tenant_applications(local, hub: Hub) -> int:
     return expect.failures
 
 
+def _tenant_update(local, hub: Hub) -> int:
+    """A tenant asks for a new model and a bigger budget: granted through the same rules as onboarding."""
+    console = views.console
+    console.print(Rule("Tenant update"))
+    expect = Expect()
+    tenant_id, model = UPDATED, UPDATE_MODEL
+    before = views.tenant_items(hub, tenant_id)["META"]["budget"]["monthly_limit_usd"]
+    code = _hubctl(["tenants", "update", tenant_id, "--add-model", model, "--monthly-limit", UPDATE_LIMIT, "--reason",
+                    "new shopping assistant", "--requested-by", "platform-admin@example.com", "--wait"], show=True)
+    items = views.tenant_items(hub, tenant_id)
+    profile = items.get(f"PROFILE#{model}", {})
+    answered = _call(_tenant_app(local, hub, tenant_id), profile["profile_arn"]) if profile else "no profile"
+    expect(code == 0 and f"GRANT#{model}" in items and answered == "",
+           f"{tenant_id} got {model} through a new profile in {profile.get('region')} (from {profile.get('source_profile_id')}); "
+           f"its application's call: {answered or 'answered'}")
+    after = items["META"]["budget"]["monthly_limit_usd"]
+    expect(str(after) == UPDATE_LIMIT, f"its budget {before} -> {after} USD a month (the next budget run assesses with it)")
+    return expect.failures
+
+
 def _offboarding(local, hub: Hub) -> int:
     """A tenant leaves: its next call refused, its usage closed, its profiles and grants deleted, its history kept."""
     console = views.console
@@ -687,6 +708,7 @@ def run(quiet: bool = False) -> int:
         failures += _model_import(local, hub, quiet)
         failures += _model_retirement(local, hub, quiet)
         failures += _budget_alerts(local, hub, samples, quiet)
+        failures += _tenant_update(local, hub)
         failures += _offboarding(local, hub)
         console.print(Rule("Audit trail"))
         if not quiet:

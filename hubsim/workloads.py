@@ -94,6 +94,13 @@ def _offboarding(hub, count: int, tag: str) -> list[Trigger]:
                                                                       "requested_by": "bench@example.com"}) for t in tenants]
 
 
+def _tenant_update(hub, count: int, tag: str) -> list[Trigger]:
+    tenants = seed_tenants(hub, count, prefix=f"{tag}-upd")
+    return [lambda t=t: hub.put_event("TenantUpdateRequested", {"tenant_id": t, "budget": {"monthly_limit_usd": 200},
+                                                                 "cost_center": "CC-2", "requested_by": "bench@example.com"})
+            for t in tenants]
+
+
 def tag_number(tag: str) -> int:
     """A small stable number for a tag (spoke account ids of different batches must differ)."""
     return sum(ord(c) * (i + 1) for i, c in enumerate(tag)) % 10_000
@@ -105,4 +112,5 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
     Workload("retirement", ("RetirementStateMachineArn",), _retirement),
     Workload("budget-alerts", ("BudgetAlertsStateMachineArn",), _budget_alerts),
     Workload("offboarding", ("OffboardingStateMachineArn",), _offboarding),
+    Workload("tenant-update", ("TenantUpdateStateMachineArn",), _tenant_update),
 )}

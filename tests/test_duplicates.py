@@ -18,7 +18,7 @@ from test_faults_every_state import ROOT
 
 DELIVERIES = 3
 COVERED = {"TenantOnboardingRequested", "Object Created", "ModelImportRequested", "ModelImported", "ModelRetirementRequested",
-           "TenantOffboardingRequested"}
+           "TenantOffboardingRequested", "TenantUpdateRequested"}
 STEPS = ["RegisterTenant", "CreateInferenceProfiles", "OpenTenantAccess", "GrantModels", "StoreBudget", "ActivateTenant"]
 
 
@@ -59,8 +59,9 @@ def test_many_tenants_each_onboarding_requested_three_times_at_once(hub, hub_eve
     record_property("figures", f"duplicates: {len(events)} onboarding events for {len(tenants)} tenants, one effect each")
 
 
-def test_many_tenants_each_offboarding_requested_three_times_at_once(hub, hub_events, record_property):
-    tenants = {f"dup-leaver-{n:02d}": f"{620000000000 + n % 2:012d}" for n in range(6)}
+def _onboarded(hub, prefix: str, first_account: int, count: int) -> dict[str, str]:
+    """`count` tenants onboarded once each, over two spoke accounts: {tenant_id: account}."""
+    tenants = {f"{prefix}-{n:02d}": f"{first_account + n % 2:012d}" for n in range(count)}
     for account in set(tenants.values()):
         hub.deploy_tenant_spoke(account, f"dup-{account}")
     for tenant_id, account in tenants.items():
@@ -68,6 +69,11 @@ def test_many_tenants_each_offboarding_requested_three_times_at_once(hub, hub_ev
         detail["spoke"]["external_id"] = f"dup-{account}"
         hub.put_event("TenantOnboardingRequested", detail)
     hub.wait_for_executions(timeout=180)
+    return tenants
+
+
+def test_many_tenants_each_offboarding_requested_three_times_at_once(hub, hub_events, record_property):
+    tenants = _onboarded(hub, "dup-leaver", 620000000000, 6)
     requests = [{"tenant_id": t, "reason": "duplicate test", "requested_by": "dup-test"} for t in tenants] * DELIVERIES
     _concurrently([lambda d=d: hub.put_event("TenantOffboardingRequested", d) for d in requests])
     hub.wait_for_executions(timeout=180)
@@ -81,6 +87,33 @@ def test_many_tenants_each_offboarding_requested_three_times_at_once(hub, hub_ev
         actions = [r["action"] for r in audit_records(hub, f"tenant#{tenant_id}")]
         assert actions[len(STEPS):] == ["CutAccess", "CloseUsage", "DeleteTenantResources", "OffboardTenant"], actions
     record_property("figures", f"duplicates: {len(requests)} offboarding events for {len(tenants)} tenants, one effect each")
+
+
+def test_many_tenants_each_updated_three_times_at_once(hub, hub_events, record_property):
+    tenants = _onboarded(hub, "dup-changer", 630000000000, 5)
+    added = "anthropic.claude-sonnet-4-20250514-v1:0"
+    requests = [{"tenant_id": t, "add_models": [added], "budget": {"monthly_limit_usd": 150}, "requested_by": "dup-test"}
+                for t in tenants]
+    # each event delivered three times at once (same id, as EventBridge redelivers it)
+    sfn, machine = hub.client("stepfunctions"), hub.outputs["TenantUpdateStateMachineArn"]
+    starts = []
+    for request in requests:
+        event = {"version": "0", "id": f"dup-update-{request['tenant_id']}", "detail-type": "TenantUpdateRequested",
+                 "source": "genai.hub", "account": hub.outputs["HubAccountId"], "time": "2026-12-06T00:00:00Z",
+                 "region": hub.region, "resources": [], "detail": request}
+        starts += [lambda e=event: sfn.start_execution(stateMachineArn=machine, input=json.dumps(e))] * DELIVERIES
+    _concurrently(starts)
+    hub.wait_for_executions(timeout=300)
+
+    assert sorted(e["detail"]["tenant_id"] for e in hub_events("TenantUpdated")) == sorted(tenants)
+    profiles = application_profiles(hub, "us-east-1")
+    for tenant_id in tenants:
+        items = registry_items(hub, tenant_id)
+        assert f"GRANT#{added}" in items and items["META"]["budget"]["monthly_limit_usd"] == "150"
+        assert len([p for p in profiles if p["inferenceProfileName"].startswith(f"{tenant_id}-anthropic-claude-sonnet-4")]) == 1
+        actions = [r["action"] for r in audit_records(hub, f"tenant#{tenant_id}") if r["workflow"] == "tenant-update"]
+        assert actions == ["ChangeTenantSettings", "AddModels", "UpdateTenant"], actions
+    record_property("figures", f"duplicates: {len(starts)} update deliveries for {len(tenants)} tenants, one effect each")
 
 
 def test_many_models_each_dropped_and_announced_three_times_at_once(hub, research, hub_events, record_property):

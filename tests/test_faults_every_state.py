@@ -261,6 +261,40 @@ class Offboarding(Scenario):
         self.happy(Run(finished["executionArn"], run.ids), finished)
 
 
+class TenantUpdate(Scenario):
+    machine = "TenantUpdateStateMachine"
+    ADD, REMOVE = "anthropic.claude-sonnet-4-20250514-v1:0", "amazon.nova-pro-v1:0"
+
+    def start(self) -> Run:
+        tenant_id, _ = self.onboard_fresh_tenant("fault-update", 530000000000, 100)
+        before = registry_items(self.hub, tenant_id)
+        self.hub.put_event("TenantUpdateRequested", {
+            "tenant_id": tenant_id, "add_models": [self.ADD], "remove_models": [self.REMOVE], "budget": {"monthly_limit_usd": 250},
+            "cost_center": "CC-FAULT", "requested_by": "fault-test"})
+        self.hub.wait_for_executions(timeout=120)
+        return Run(self.latest("TenantUpdateStateMachineArn"), {"tenant_id": tenant_id, "before": before})
+
+    def happy(self, run, description):
+        super().happy(run, description)
+        items = registry_items(self.hub, run.ids["tenant_id"])
+        assert f"GRANT#{self.ADD}" in items and f"GRANT#{self.REMOVE}" not in items and items["META"]["cost_center"] == "CC-FAULT"
+
+    def check_failed(self, run, description, state):
+        assert description["status"] == "FAILED"
+        before, items = run.ids["before"], registry_items(self.hub, run.ids["tenant_id"])
+        # the tenant as it was: same grants and profiles, settings, tags; no update left holding it
+        assert sorted(k for k in items if k.startswith(("GRANT#", "PROFILE#"))) == sorted(k for k in before if k.startswith(("GRANT#", "PROFILE#")))
+        assert (items["META"]["budget"], items["META"]["cost_center"]) == (before["META"]["budget"], before["META"]["cost_center"])
+        assert not (items["META"].get("tenant_update") or {}).get("execution")
+        bedrock = self.hub.client("bedrock")
+        for key, item in items.items():
+            if key.startswith("PROFILE#"):
+                tags = {t["key"]: t["value"] for t in bedrock.list_tags_for_resource(resourceARN=item["profile_arn"])["tags"]}
+                assert (tags["genai-hub:access"], tags["genai-hub:cost-center"]) == ("granted", before["META"]["cost_center"]), tags
+        assert not [p for p in application_profiles(self.hub, "us-east-1")
+                    if p["inferenceProfileName"].startswith(run.ids["tenant_id"]) and "claude-sonnet-4" in p["inferenceProfileName"]]
+
+
 class ImportAndEvaluation(Scenario):
     """One research drop runs both workflows: the import, then the evaluation it triggers."""
 
@@ -322,7 +356,7 @@ class Evaluation(ImportAndEvaluation):
     machine = "EvaluationStateMachine"
 
 
-SCENARIOS: dict[str, type[Scenario]] = {s.machine: s for s in (Onboarding, BudgetAlerts, Retirement, ModelImport, Evaluation, Offboarding)}
+SCENARIOS: dict[str, type[Scenario]] = {s.machine: s for s in (Onboarding, BudgetAlerts, Retirement, ModelImport, Evaluation, Offboarding, TenantUpdate)}
 
 
 def _visited(hub, execution_arn: str) -> list[str]:

@@ -36,6 +36,10 @@ class TenantBusy(HubError):
     """Another execution is offboarding the tenant (or it changed status meanwhile)."""
 
 
+class TenantUpdating(HubError):
+    """A tenant update is running: the state machine retries until it has ended (then offboards)."""
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -109,12 +113,17 @@ def cut_access(step: dict) -> dict:
             {"status": "OFFBOARDING", "offboarding": {"execution": execution, "reason": request["reason"],
                                                       "requested_by": request["requested_by"], "previous_status": previous,
                                                       "access_cut_at": cut_at, "failed": False}},
-            condition="#status IN (:active, :suspended) OR (#status = :offboarding AND #off.failed = :true)",
-            names={"#status": "status", "#off": "offboarding"},
+            condition="(#status IN (:active, :suspended) AND attribute_not_exists(#upd.execution)) "
+                      "OR (#status = :offboarding AND #off.failed = :true)",
+            names={"#status": "status", "#off": "offboarding", "#upd": "tenant_update"},
             values={":active": "ACTIVE", ":suspended": "SUSPENDED", ":offboarding": "OFFBOARDING", ":true": True},
         )
     except Exception as exc:
         if aws.error_code(exc) == "ConditionalCheckFailedException":
+            current = registry.get_tenant(tenant_id)
+            if current.get("status") in OFFBOARDABLE:  # an update holds it (or released it just now): try again
+                holder = (current.get("tenant_update") or {}).get("execution", "an update")
+                raise TenantUpdating(f"{tenant_id}: {holder} is running; the offboarding waits for it") from None
             raise TenantBusy(f"{tenant_id} changed status meanwhile (another offboarding?): nothing done") from None
         raise
     arns = [p["profile_arn"] for p in registry.tenant_items(tenant_id, "PROFILE#")]

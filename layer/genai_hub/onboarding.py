@@ -132,22 +132,21 @@ def _create_profile(bedrock, tenant: dict, model: str, source_id: str, execution
         return existing["inferenceProfileArn"]
 
 
-@idempotent_step
-def create_tenant_profiles(step: dict) -> dict:
-    """One application inference profile per default model, copied from a residency-safe profile."""
-    tenant, execution = step["tenant"], step["context"]["execution"]
+def create_profiles(tenant: dict, models: list[str], execution: str, field: str) -> list[dict]:
+    """One application inference profile per model, copied from a profile within the tenant's residency,
+    recorded as PROFILE# items. A model retired or retiring for the tenant, or without a residency-safe
+    profile, creates nothing at all (`field`: the request's list, named in the error)."""
     region = residency.home_region(tenant["data_residency"])
     bedrock = _bedrock(region)
     system_ids = _system_profile_ids(bedrock)
-    # Resolve every model first: a model without a residency-safe profile creates nothing at all.
-    for index, model in enumerate(tenant["default_models"]):
+    for index, model in enumerate(models):
         retired = retirement.blocking(model, tenant["tenant_id"])
         if retired:
-            raise ModelRetiring(f"$.default_models[{index}]: {model} is {'retired' if retired['status'] == 'COMPLETED' else 'retiring'} "
+            raise ModelRetiring(f"{field}[{index}]: {model} is {'retired' if retired['status'] == 'COMPLETED' else 'retiring'} "
                                 f"for this tenant" + (f"; ask for its successor {retired['successor']}" if retired.get("successor") else ""))
     sources = {
         model: residency.choose_source_profile(model, tenant["data_residency"], tenant["allow_global_inference"], system_ids)
-        for model in tenant["default_models"]
+        for model in models
     }
     profiles = []
     for model, source_id in sources.items():
@@ -158,10 +157,27 @@ def create_tenant_profiles(step: dict) -> dict:
         {"pk": registry.tenant_pk(tenant["tenant_id"]), "sk": f"PROFILE#{p['model_id']}", "kind": "profile", **p}
         for p in profiles
     ])
+    return profiles
+
+
+def grant_items(tenant_id: str, profiles: list[dict], execution: str) -> list[dict]:
+    """Allowlist grants tenant x model x profile, queryable from either side (the ByModel index)."""
+    granted_at = registry.now()
+    return [{"pk": registry.tenant_pk(tenant_id), "sk": f"GRANT#{p['model_id']}", "kind": "grant",
+             "gsi1pk": f"MODEL#{p['model_id']}", "gsi1sk": registry.tenant_pk(tenant_id), "tenant_id": tenant_id,
+             "model_id": p["model_id"], "profile_arn": p["profile_arn"], "granted_at": granted_at, "execution": execution}
+            for p in profiles]
+
+
+@idempotent_step
+def create_tenant_profiles(step: dict) -> dict:
+    """One application inference profile per default model, copied from a residency-safe profile."""
+    tenant = step["tenant"]
+    profiles = create_profiles(tenant, tenant["default_models"], step["context"]["execution"], "$.default_models")
     _audit(tenant, step, "CreateInferenceProfiles", profiles=[
         {"model_id": p["model_id"], "source": p["source_profile_id"], "arn": p["profile_arn"]} for p in profiles
     ])
-    return {"profiles": profiles, "region": region}
+    return {"profiles": profiles, "region": residency.home_region(tenant["data_residency"])}
 
 
 @idempotent_step
@@ -180,16 +196,7 @@ def open_tenant_access(step: dict) -> dict:
 def grant_default_models(step: dict) -> dict:
     """Allowlist grants tenant x model x profile, queryable from either side."""
     tenant = step["tenant"]
-    granted_at = registry.now()
-    grants = [
-        {
-            "pk": registry.tenant_pk(tenant["tenant_id"]), "sk": f"GRANT#{p['model_id']}", "kind": "grant",
-            "gsi1pk": f"MODEL#{p['model_id']}", "gsi1sk": registry.tenant_pk(tenant["tenant_id"]),
-            "tenant_id": tenant["tenant_id"], "model_id": p["model_id"], "profile_arn": p["profile_arn"],
-            "granted_at": granted_at, "execution": step["context"]["execution"],
-        }
-        for p in step["profiles"]["profiles"]
-    ]
+    grants = grant_items(tenant["tenant_id"], step["profiles"]["profiles"], step["context"]["execution"])
     registry.put_items(grants)
     _audit(tenant, step, "GrantModels", models=[g["model_id"] for g in grants])
     return {"models": [g["model_id"] for g in grants]}
