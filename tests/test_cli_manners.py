@@ -110,6 +110,13 @@ USAGE_CASES = {
     "local up with a clock without a zone": (["local", "up", "--clock", "2026-11-02T12:00:00"], "has no time zone"),
     "local clock advance by nothing": (["local", "clock", "advance", "P0D"], "DURATION 'P0D'"),
     "local clock advance by months": (["local", "clock", "advance", "P1M"], "DURATION 'P1M'"),
+    "tenants update with nothing to change": (["tenants", "update", "acme-retail"], "nothing to change"),
+    "tenants update with a bad threshold": (["tenants", "update", "acme-retail", "--orange", "2"], "--yellow/--orange"),
+    "tenants update with a bad cost centre": (["tenants", "update", "acme-retail", "--cost-center", "a b"], "--cost-center"),
+    "tenants update with a non-number limit": (["tenants", "update", "acme-retail", "--monthly-limit", "lots"], "--monthly-limit"),
+    "tenants offboard without a reason": (["tenants", "offboard", "acme-retail"], "--reason"),
+    "tenants offboard with an empty reason": (["tenants", "offboard", "acme-retail", "--reason", ""], "--reason"),
+    "tenants offboard of a malformed id": (["tenants", "offboard", "Not_A_Tenant", "--reason", "x"], "TENANT_ID"),
     "--query on data of the wrong type": (["tenants", "list", "--query", "sort_by(@, &nope)"], "--query: In function sort_by()"),
 }
 

@@ -248,3 +248,15 @@ def test_removing_an_imported_model_revokes_the_sessions_that_named_it(hub, acme
     assert _call(before, acme[f"PROFILE#{NOVA}"]["profile_arn"]) == "AccessDeniedException"
     after = hub.tenant_session("acme-retail", ACME)
     assert after.hub_models["imported_models"] == {} and _call(after, acme[f"PROFILE#{NOVA}"]["profile_arn"]) == ""
+
+
+def test_an_update_of_a_tenant_being_onboarded_is_rejected_and_waits_for_nothing(hub, acme):
+    # Given acme-retail's registration as its onboarding leaves it between Register and Activate
+    hub.client("dynamodb").update_item(TableName=hub.outputs["RegistryTableName"], Key={"pk": {"S": "TENANT#acme-retail"},
+                                       "sk": {"S": "META"}}, UpdateExpression="SET #s = :p",
+                                       ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":p": {"S": "PENDING"}})
+    # When an update arrives: rejected at once with the reason, nothing changed
+    [done] = update(hub, cost_center="CC-7")
+    assert done["error"] == "InputRejected"
+    [rejection] = [json.loads(r["detail"]) for r in audit_records(hub, "tenant#acme-retail") if r["action"] == "RejectInput"]
+    assert "being onboarded" in rejection["reason"] and registry_items(hub, "acme-retail")["META"]["cost_center"] != "CC-7"
