@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from test_cli_manners import run
+
 from hubctl import deploy
-from hubctl.cli import main as hubctl
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB, RESEARCH, TENANT, TENANT_2 = "210987654321", "345678901234", "456789012345", "567890123456"
@@ -19,14 +20,6 @@ GOOD = ["Environment=dev", "LogRetentionDays=30", f"ResearchAccountId={RESEARCH}
         f"ResearchArtifactBucketName={BUCKET}", f"ResearchExternalId={EXTERNAL_ID}"]
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `hubctl ARGV` in this process (argparse's own errors exit)."""
-    try:
-        code = hubctl(list(argv))
-    except SystemExit as exited:
-        code = exited.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def refused(result: tuple[int, str, str], *says: str) -> list[str]:
