@@ -118,7 +118,7 @@ def cold_starts(root: Path, *, repeats: int = 3,
         raise ValueError("repeats must be at least 1")
     root = root.resolve()  # PYTHONPATH must not depend on the cwd the imports run in
     layer_dir = root / "layer"
-    layer_bytes = len(_zip_folder(layer_dir))
+    layer_bytes = len(_zip_folder(layer_dir)[0])
     template = load_template(root / "template.yaml")
     functions = {
         name: resource["Properties"]
@@ -143,7 +143,7 @@ def cold_starts(root: Path, *, repeats: int = 3,
                 progress(done, len(futures))
     return [
         {"function": name, "code_uri": props["CodeUri"], **measured[name],
-         "package_bytes": len(_zip_folder(root / props["CodeUri"])), "layer_bytes": layer_bytes}
+         "package_bytes": len(_zip_folder(root / props["CodeUri"])[0]), "layer_bytes": layer_bytes}
         for name, props in functions.items()
     ]
 

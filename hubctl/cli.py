@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import sys
+import textwrap
 import time
 
 from hubctl import errors, output, views
@@ -164,13 +165,13 @@ def _parser() -> argparse.ArgumentParser:
                              epilog=_examples("hubctl approve support-bot 1.0.0 --approver maria@example.com"))
     approve.add_argument("model_name", metavar="MODEL")
     approve.add_argument("version", metavar="VERSION")
-    approve.add_argument("--approver", default=os.environ.get("USER", "hubctl"), help="who decides (audited)")
+    approve.add_argument("--approver", metavar="NAME", help="your name, recorded as a claim beside the identity AWS verified")
     reject = sub.add_parser("reject", help="reject a model version waiting for a human decision",
                             epilog=_examples('hubctl reject support-bot 1.0.0 --reason "tone not on brand" --approver li@example.com'))
     reject.add_argument("model_name", metavar="MODEL")
     reject.add_argument("version", metavar="VERSION")
     reject.add_argument("--reason", required=True, help="why (audited, sent in ModelRejected)")
-    reject.add_argument("--approver", default=os.environ.get("USER", "hubctl"), help="who decides (audited)")
+    reject.add_argument("--approver", metavar="NAME", help="your name, recorded as a claim beside the identity AWS verified")
 
     evaluations = sub.add_parser("evaluations", help="evaluation results",
                                  epilog=_examples("hubctl evaluations show support-bot 1.0.0"))
@@ -233,7 +234,8 @@ def _parser() -> argparse.ArgumentParser:
                                                                    "onboarding/acme-retail-us), or a sample file's path")
     ev_sample.add_argument("--event-bus-name", metavar="BUS", help="the hub's bus (default: <stack name>-bus, the template's name)")
     audit = sub.add_parser("audit", help="the tamper-evident audit trail",
-                           epilog=_examples("hubctl audit show --tenant acme-retail", "hubctl audit verify"))
+                           epilog=_examples("hubctl audit show --tenant acme-retail", "hubctl audit verify",
+                                            "hubctl audit verify --at 2026-11-21T10:00:00Z", "hubctl audit digest"))
     a_sub = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
     a_show = a_sub.add_parser("show", help="records of one tenant (or every stream)",
                               epilog=_examples("hubctl audit show --tenant acme-retail", "hubctl audit show --stream model#support-bot",
@@ -241,8 +243,28 @@ def _parser() -> argparse.ArgumentParser:
     which = a_show.add_mutually_exclusive_group()
     which.add_argument("--tenant", help="tenant id (stream tenant#ID)")
     which.add_argument("--stream", help="any stream, e.g. model#NAME")
-    a_sub.add_parser("verify", help="recompute every hash chain; names the first altered, inserted or missing record",
-                     epilog=_examples("hubctl audit verify", "hubctl audit verify --stack-name genai-hub --region eu-central-1"))
+    a_verify = a_sub.add_parser(
+        "verify", help="recompute every hash chain and check it against the signed digests; name each problem, exit 1 if any",
+        description=textwrap.fill(width=100, break_on_hyphens=False, text="Each stream is a hash chain: an edited, deleted, inserted or reordered record breaks it and is named "
+                    "(stream, seq). A removed tail or a chain rewritten with fresh hashes leaves a valid chain: the signed "
+                    "digests of every chain's head (written hourly to an Object Lock bucket, or by `hubctl audit digest`) "
+                    "catch those: a stream shorter than a digest saw (tail-removed), a record that is not the one a digest "
+                    "saw (rewritten), a stream gone (stream-deleted). The digests are checked too: unsigned, signature not "
+                    "verifying (digest-tampered), gone or replaced (digest-missing), written over (digest-overwritten). "
+                    "Each problem comes with what to do (docs/auditor.md). Needs read access to the audit table, the digest "
+                    "bucket (s3:ListBucketVersions, s3:GetObjectVersion) and kms:Verify on the digest key."),
+        epilog=_examples("hubctl audit verify", "hubctl audit verify --at 2026-11-21T10:00:00Z   the trail as the newest "
+                         "digest at or before then proves it", "hubctl audit verify --stack-name genai-hub --region eu-central-1"))
+    a_verify.add_argument("--at", metavar="TIME", help="prove the trail as of TIME (RFC 3339, or a day = its midnight UTC): the "
+                                                       "newest digest at or before it is the reference; records and digests "
+                                                       "written after it are not judged")
+    a_sub.add_parser(
+        "digest", help="write a signed digest of every chain's head now (as the hourly schedule does)",
+        description=textwrap.fill(width=100, break_on_hyphens=False, text="Invokes the hub's digest function (lambda:InvokeFunction on the stack output AuditDigestFunctionName): "
+                    "it reads every chain's head, signs the digest with the hub's KMS key (only that function may) and "
+                    "writes it once, under digests/YYYY/MM/DD/, to the Object Lock bucket. A second digest in the same second "
+                    "is not written. Use it before and after maintenance, or to anchor records at once."),
+        epilog=_examples("hubctl audit digest", "hubctl audit digest --endpoint-url http://127.0.0.1:4566"))
     completion.add_parser(sub)
     return p
 
@@ -311,29 +333,17 @@ def _import(hub, args) -> int:
 
 
 def _decide(hub, args) -> int:
-    """Answer the evaluation's waiting task with the decision; the workflow records and audits it."""
-    from botocore.exceptions import ClientError
+    """Take the decision through the hub's decision door, signed as you; print who the hub says you are."""
+    from hubctl import decide
 
-    from hubctl import reads
-
-    item = hub.client("dynamodb").get_item(
-        TableName=hub.output("RegistryTableName"), ConsistentRead=True,
-        Key={"pk": {"S": f"MODEL#{args.model_name}"}, "sk": {"S": f"APPROVAL#{args.version}"}}).get("Item")
-    if not item:
-        version = reads.model_version(hub, args.model_name, args.version)  # NotFound when there is no such version
-        raise HubctlError(f"{args.model_name} {args.version} is {version['status']}, not waiting for a decision "
-                          f"(only AWAITING_APPROVAL is): see `hubctl models show {args.model_name}`")
-    sfn, token = hub.client("stepfunctions"), item["task_token"]["S"]
-    try:
-        if args.command == "approve":
-            sfn.send_task_success(taskToken=token, output=json.dumps({"decision": "approve", "approver": args.approver}))
-        else:
-            sfn.send_task_failure(taskToken=token, error="ApprovalRejected",
-                                  cause=json.dumps({"approver": args.approver, "reason": args.reason}))
-    except ClientError as exc:  # TaskTimedOut, InvalidToken: the wait is over
-        raise HubctlError(f"the decision was not accepted ({exc.response['Error'].get('Code')}): the approval's wait is over; "
-                          f"see `hubctl models show {args.model_name}`") from None
-    views.console.print(f"{args.command}d {args.model_name} {args.version} as {args.approver}; the evaluation workflow continues")
+    body = {"action": args.command, "model": args.model_name, "version": args.version}
+    if args.approver:
+        body["name"] = args.approver
+    if args.command == "reject":
+        body["reason"] = args.reason
+    taken = decide.send(hub, body)
+    views.console.print(f"{args.command}d {args.model_name} {args.version} as {taken['acted_as']} (verified by AWS; "
+                        f"allowed by {taken['rule']}); the evaluation workflow continues")
     return 0
 
 
@@ -393,9 +403,28 @@ def _prepare(args, query):
         from hubctl import redrive
 
         return redrive.redrive
+    if args.command == "audit" and args.action == "digest":
+        return views.write_audit_digest
     if args.command == "audit":  # verify; show is a read
-        return lambda hub: 1 if views.verify_audit(hub) else 0
+        at = _audit_time(args.at) if args.at else None
+        return lambda hub: 1 if views.verify_audit(hub, at) else 0
     raise AssertionError(f"no handler for {_prog(args)}")
+
+
+def _audit_time(text: str) -> str:
+    """--at of `audit verify` as RFC 3339 UTC to the second (digest times are); a day is its midnight UTC."""
+    import re
+    from datetime import datetime, timezone
+
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        text += "T00:00:00Z"
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at {text!r}: expected an RFC 3339 date-time such as 2026-11-21T10:00:00Z, or a day 2026-11-21") from None
+    if moment.tzinfo is None:
+        raise UsageError(f"--at {text!r} has no time zone: add Z (UTC) or an offset, e.g. {text}Z")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _run(args) -> int:

@@ -22,13 +22,16 @@ from pathlib import Path
 from rich.rule import Rule
 
 from hubctl import views
+from hubsim.engine import signed_in
 from hubctl.stack import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 DUPLICATED = "acme-retail-us.json"  # delivered three times: one onboarding, two ignored duplicates
 OFFBOARDED, OFFBOARD_REASON = "globex-support", "support desk moved to another provider"
 UPDATED, UPDATE_MODEL, UPDATE_LIMIT = "acme-retail", "anthropic.claude-sonnet-4-20250514-v1:0", "8000"
-BUDGET_SECTION = "budget-alerts"  # samples with "demo_section": this are onboarded in the budget alerts section
+BUDGET_SECTION = "budget-alerts"
+# People, signed in as AWS verifies them (role session names), not names typed on a command line.
+SUBMITTER, APPROVER, OPERATOR = "ana.research@example.com", "ml-governance-lead@example.com", "platform-admin@example.com"  # samples with "demo_section": this are onboarded in the budget alerts section
 
 
 def load_samples(folder: Path) -> list[tuple[str, dict]]:
@@ -64,6 +67,10 @@ def _dataset_answers(good: bool) -> bytes:
     return json.dumps({"answers": {}, "default": "I can't help with that request.", "latency_ms": 410}).encode()
 
 
+def _version_status(hub: Hub, manifest: dict) -> str:
+    return next((v["status"] for v in views.model_versions(hub, manifest["model_name"]) if v["version"] == manifest["version"]), "missing")
+
+
 def _wait_for_status(local, hub: Hub, model: str, version: str, statuses: set[str], timeout: float = 180) -> str:
     deadline = time.monotonic() + timeout
     while True:
@@ -84,12 +91,12 @@ def _model_import(local, hub: Hub, quiet: bool) -> int:
     research = local.deploy_research_spoke()
     manifest = json.loads((ROOT / "events" / "import" / "manifest-support-bot-1.0.0.json").read_text())
     failing = sample_model.manifest("claims-triage", "0.9.0", tenants=["acme-retail"])
-    s3 = local.account_session(RESEARCH_ACCOUNT).client("s3")
+    s3 = local.research_person_session(SUBMITTER).client("s3")  # a scientist signed in to the research account
     for doc, good in ((manifest, True), (failing, False)):
         prefix = f"models/{doc['model_name']}/{doc['version']}"
         drop = {**sample_model.files(), "hubsim-answers.json": _dataset_answers(good)}
         sample_model.upload(s3, research["ArtifactBucketName"], prefix, drop, doc)
-        console.print(f"Research account {RESEARCH_ACCOUNT} uploaded s3://{research['ArtifactBucketName']}/{prefix}/: "
+        console.print(f"{SUBMITTER} (research account {RESEARCH_ACCOUNT}) uploaded s3://{research['ArtifactBucketName']}/{prefix}/: "
                       f"{', '.join(drop)} and import.json (last)")
     expected = {manifest["model_name"]: "AWAITING_APPROVAL", failing["model_name"]: "REJECTED"}
     results = {}
@@ -105,10 +112,18 @@ def _model_import(local, hub: Hub, quiet: bool) -> int:
     for doc in (manifest, failing):
         views.print_evaluation(hub, doc["model_name"], doc["version"])
 
-    console.print(f"An approver approves {manifest['model_name']} {manifest['version']} (hubctl approve):")
     from hubctl.cli import main as hubctl
 
-    hubctl(["approve", manifest["model_name"], manifest["version"], "--approver", "ml-governance-lead@example.com"])
+    # Four-eyes: the scientist who submitted it is an approver too, but not of her own version.
+    console.print(f"{SUBMITTER}, who submitted {manifest['model_name']} {manifest['version']}, approves it (hubctl approve):")
+    with signed_in(local.decider_credentials(SUBMITTER)):
+        refused = hubctl(["approve", manifest["model_name"], manifest["version"]])
+    ok = refused == 1 and _version_status(hub, manifest) == "AWAITING_APPROVAL"
+    failures += not ok
+    console.print(f"  {'[green]as expected[/green]' if ok else '[red]UNEXPECTED[/red]'}  refused under four-eyes, audited with her verified ARN")
+    console.print(f"A second approver, {APPROVER}, approves it (hubctl approve):")
+    with signed_in(local.decider_credentials(APPROVER)):
+        hubctl(["approve", manifest["model_name"], manifest["version"]])
     status = _wait_for_status(local, hub, manifest["model_name"], manifest["version"], {"APPROVED", "REJECTED"}, timeout=60)
     local.wait_for_executions(timeout=60)
     ok = status == "APPROVED"
@@ -180,8 +195,11 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     model_id = f"{model}:{version}"
     expect = Expect()
 
+    operator = local.decider_credentials(OPERATOR, operator=True)  # retirements are decisions: taken as a verified person
+
     def cli(*argv: str) -> int:
-        return _hubctl(list(argv), show=not quiet)
+        with signed_in(operator):
+            return _hubctl(list(argv), show=not quiet)
 
     def latest_execution() -> dict:
         return sfn.describe_execution(executionArn=local.executions(machine)[-1]["executionArn"])
@@ -228,7 +246,7 @@ def _model_retirement(local, hub: Hub, quiet: bool) -> int:
     code = cli("retire", nova, "--tenants", "acme-retail", "--grace", "P7D", "--successor", "amazon.nova-premier-v1:0",
                "--reason", "ACME moves to Nova Premier", "--requested-by", "platform-admin@example.com")
     scheduled = (grant("acme-retail", nova) or {}).get("status")
-    cancelled = cli("retire", nova, "--cancel", "--reason", "ACME extended its contract", "--requested-by", "platform-admin@example.com")
+    cancelled = cli("retire", nova, "--cancel", "--reason", "ACME extended its contract")
     restored = grant("acme-retail", nova) or {}
     profiles = [p["inferenceProfileArn"] for p in local.client("bedrock").list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]]
     records = views.retirement_records(hub, nova)
@@ -398,8 +416,8 @@ def _offboarding(local, hub: Hub) -> int:
     console.print(f"{tenant_id}'s application calls its {len(profiles)} model(s) {len(calls)} times today "
                   f"({sum(c['usage']['inputTokens'] for c in calls):,} input tokens), then the hub admin runs: "
                   f"hubctl tenants offboard {tenant_id} --reason \"{OFFBOARD_REASON}\" --wait")
-    code = _hubctl(["tenants", "offboard", tenant_id, "--reason", OFFBOARD_REASON, "--requested-by", "platform-admin@example.com",
-                    "--wait"], show=True)
+    with signed_in(local.decider_credentials(OPERATOR, operator=True)):
+        code = _hubctl(["tenants", "offboard", tenant_id, "--reason", OFFBOARD_REASON, "--wait"], show=True)
     refused = {_call(app, arn) for arn in profiles.values()}
     expect(code == 0 and refused == {"AccessDeniedException"},
            f"offboarded; its next call with the credentials it already held: {', '.join(sorted(refused)) or 'no call'}")
@@ -713,6 +731,11 @@ def run(quiet: bool = False) -> int:
         console.print(Rule("Audit trail"))
         if not quiet:
             views.print_audit(hub)
+        # Anchored outside the table: a signed digest of every chain's head in an Object Lock bucket
+        # (hourly on AWS; now, as `hubctl audit digest` does), then the chains checked against it.
+        console.print("A digest of every chain's head, signed with the hub's KMS key (hubctl audit digest):")
+        failures += views.write_audit_digest(hub)
+        console.print("The chains against the signed digests (hubctl audit verify):")
         problems = views.verify_audit(hub)
         failures += len(problems)
         console.print(Rule())

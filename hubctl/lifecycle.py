@@ -79,8 +79,16 @@ def _send_and_follow(hub, args, detail_type: str, detail: dict, machine_output: 
     from hubctl.follow import execution_of_event, rejected_message, rejection, send_event
 
     tenant_id = detail["tenant_id"]
-    event_id = send_event(hub, detail_type, detail)
-    views.console.print(f"sent {detail_type} for {tenant_id}{' (dry run)' if args.dry_run else ''} (event {event_id})")
+    if detail_type == "TenantOffboardingRequested":  # a decision: through the door, as the identity AWS verified
+        from hubctl import decide
+
+        taken = decide.send(hub, {"action": "offboard", "request": detail})
+        event_id = taken["event_id"]
+        views.console.print(f"sent {detail_type} for {tenant_id}{' (dry run)' if args.dry_run else ''} as {taken['acted_as']} "
+                            f"(event {event_id})")
+    else:
+        event_id = send_event(hub, detail_type, detail)
+        views.console.print(f"sent {detail_type} for {tenant_id}{' (dry run)' if args.dry_run else ''} (event {event_id})")
     if not (args.wait or args.dry_run):
         views.console.print(f"  follow it with `hubctl executions list`, then `hubctl tenants show {tenant_id}`")
         return None

@@ -5,16 +5,20 @@ architecture, tokenizer files, safetensors headers, total size) over the local f
 manifest is validated against the hub's import-manifest schema, so a drop the hub would reject is
 refused here, naming the file or field, before anything is uploaded. The upload puts every artifact
 under models/<model>/<version>/ and import.json last: its arrival is what starts the import
-(docs/research-team.md). It runs with the research account's credentials (the default ones, or
---endpoint-url for `hubctl local up`), not the hub's.
+(docs/research-team.md). import.json is tagged genai-hub-submitted-by=<the caller's own UserId,
+from sts GetCallerIdentity>: the research bucket refuses a manifest tagged otherwise, so the hub
+knows who submitted the version as AWS verified it. It runs with the research account's
+credentials (the default ones, or --endpoint-url for `hubctl local up`), not the hub's.
 """
 import argparse
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from hubctl.errors import HubUnreachable, UsageError
 
 MANIFEST = "import.json"
+SUBMITTER_TAG = "genai-hub-submitted-by"  # spokes/research.yaml, DenyManifestWithoutVerifiedSubmitter
 EPILOG = """examples:
   hubctl research drop ./support-bot --model support-bot --version 1.0.0 --check-only
   hubctl research drop ./support-bot --model support-bot --version 1.0.0 --bucket genai-research-artifacts-111111111111
@@ -97,6 +101,7 @@ def drop(args) -> int:
         raise UsageError("--bucket: name the research bucket (output ArtifactBucketName of spokes/research.yaml) to upload")
     import boto3
     import boto3.exceptions
+    import botocore.exceptions
 
     s3 = boto3.client("s3", region_name=args.region, endpoint_url=args.endpoint_url)
     prefix = f"models/{args.model}/{args.version}/"
@@ -107,7 +112,17 @@ def drop(args) -> int:
     except boto3.exceptions.S3UploadFailedError as exc:  # not a ClientError: say what AWS refused
         raise HubUnreachable(f"s3://{args.bucket}/{prefix}: {exc} (the research account's credentials must be allowed "
                              "to write to its bucket)") from None
-    s3.put_object(Bucket=args.bucket, Key=prefix + MANIFEST, Body=json.dumps(manifest, indent=2).encode())  # last: it starts the import
-    print(f"uploaded {len(names)} files and {MANIFEST} (last) to s3://{args.bucket}/{prefix}; follow it with "
-          f"`hubctl models show {args.model}` against the hub")
+    # Last: it starts the import. The tag must be the caller's own aws:userid (the bucket policy's
+    # DenyManifestWithoutVerifiedSubmitter); GetCallerIdentity's UserId is that value.
+    user_id = boto3.client("sts", region_name=args.region, endpoint_url=args.endpoint_url).get_caller_identity()["UserId"]
+    try:
+        s3.put_object(Bucket=args.bucket, Key=prefix + MANIFEST, Body=json.dumps(manifest, indent=2).encode(),
+                      Tagging=f"{SUBMITTER_TAG}={quote(user_id, safe='')}")
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "AccessDenied":
+            raise
+        raise HubUnreachable(f"s3://{args.bucket}/{prefix}{MANIFEST}: AccessDenied: writing the manifest needs s3:PutObject and "
+                             f"s3:PutObjectTagging, and its tag {SUBMITTER_TAG} must be the caller's own UserId ({user_id})") from None
+    print(f"uploaded {len(names)} files and {MANIFEST} (last, submitted by {user_id}) to s3://{args.bucket}/{prefix}; "
+          f"follow it with `hubctl models show {args.model}` against the hub")
     return 0

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from hubctl import views
 from hubctl.errors import HubctlError, NotFound, RequestRejected, WorkflowFailed
-from hubctl.follow import ended, poll, positive_timeout, rejected_message, rejection, start_named, usage_error
+from hubctl.follow import ended, poll, positive_timeout, rejected_message, rejection, usage_error
 
 EPILOG = """examples:
   hubctl retire support-bot 1.0.0 --tenants all --grace P30D --successor support-bot:2.0.0 \\
@@ -18,6 +18,7 @@ EPILOG = """examples:
       --reason "2.0.0 answers billing questions better"               notices now, revocation in 30 days
   hubctl retire amazon.nova-pro-v1:0 --tenants acme-retail --at 2026-12-31T00:00:00Z --reason "moves to Nova Premier"
   hubctl retire amazon.nova-pro-v1:0 --cancel --reason "contract extended"    every grant restored
+  hubctl retire support-bot 1.0.0 --confirm      a second person confirms a retirement of every tenant
 
 MODEL VERSION, or one MODEL_ID split at its last ':' (amazon.nova-pro-v1:0 is MODEL amazon.nova-pro-v1,
 VERSION 0; support-bot:1.0.0 is support-bot 1.0.0). Without --wait, hubctl returns once the tenants
@@ -57,6 +58,9 @@ def add_parser(sub) -> None:
     retire.add_argument("--wait", action="store_true", help="wait past the retirement date for the revocation and show what was removed")
     retire.add_argument("--cancel", action="store_true",
                         help="cancel the model's scheduled retirement (before its date): every grant back to ACTIVE, tenants told")
+    retire.add_argument("--confirm", action="store_true",
+                        help="confirm, as a second person, a retirement of every tenant that the decision policy wants "
+                             "confirmed before its date (four_eyes.retirement_all_needs_confirmation)")
     retire.add_argument("--timeout", metavar="SECONDS", type=float, default=300,
                         help="seconds to wait for each stage: scheduled, cancelled; with --wait, beyond the date (default 300)")
 
@@ -127,6 +131,11 @@ def prepare(args):
     """Check the flags (before connecting: a typo is told without AWS), then what to run on the hub."""
     model, version = _model_and_version(args)
     positive_timeout(args, "retire")
+    if args.confirm:
+        extra = [f for f in ("grace", "at", "successor", "dry_run", "wait", "cancel", "tenants") if getattr(args, f)]
+        if extra:
+            raise _usage_error(f"--confirm takes no --{extra[0].replace('_', '-')}: it confirms the model's retirement of every tenant")
+        return lambda hub: _confirm_retirement(hub, args, model, version)
     if args.cancel:
         extra = [f for f in ("grace", "at", "successor", "dry_run", "wait") if getattr(args, f)]
         if extra:
@@ -139,10 +148,16 @@ def prepare(args):
 
 
 def _start_retirement(hub, args, request: dict) -> int:
-    sfn, machine = hub.client("stepfunctions"), hub.output("RetirementStateMachineArn")
+    from hubctl import decide
+
+    sfn = hub.client("stepfunctions")
     model_id = f"{request['model']}:{request['version']}"
-    execution = start_named(sfn, machine, request, lambda: _execution_name(request["model"], request["version"], request["dry_run"]))
-    views.console.print(f"{'dry run of the retirement' if request['dry_run'] else 'retirement'} of {model_id} started: {execution}")
+    # Through the decision door: the hub starts it as the identity AWS verified (requested_by is that ARN).
+    taken = decide.send(hub, {"action": "retire", "request": request,
+                              "execution_name": _execution_name(request["model"], request["version"], request["dry_run"])})
+    execution = taken["execution"]
+    views.console.print(f"{'dry run of the retirement' if request['dry_run'] else 'retirement'} of {model_id} started as "
+                        f"{taken['acted_as']}: {execution}")
     finished = ended(sfn, execution)
 
     def scheduled_or_ended():
@@ -227,6 +242,20 @@ def _report_retirement_end(hub, described: dict) -> int:
                          f"{described.get('cause', '')}; see `hubctl executions show {arn}` and `hubctl retirements list`")
 
 
+def _confirm_retirement(hub, args, model: str, version: str) -> int:
+    from hubctl import decide
+
+    model_id = f"{model}:{version}"
+    live = [r for r in views.retirement_records(hub, model_id) if r["status"] in LIVE_RETIREMENT and r["scope"] == "all"]
+    if not live:
+        raise NotFound(f"no retirement of {model_id} for every tenant before its date: see `hubctl retirements list`")
+    taken = decide.send(hub, {"action": "confirm-retirement", "model_id": model_id, "retirement_id": live[0]["retirement_id"],
+                              "name": args.requested_by})
+    views.console.print(f"confirmed the retirement of {model_id} for every tenant (due {live[0]['retire_at']}) as "
+                        f"{taken['acted_as']} (verified by AWS; allowed by {taken['rule']})")
+    return 0
+
+
 def _cancel_retirement(hub, args, model: str, version: str) -> int:
     console, model_id = views.console, f"{model}:{version}"
     scope = _scope(args.tenants) if args.tenants else None
@@ -254,17 +283,12 @@ def _cancel_retirement(hub, args, model: str, version: str) -> int:
     if record["status"] != "SCHEDULED" or not record.get("task_token"):
         raise HubctlError(f"too late to cancel: the retirement of {model_id} is {record['status']}"
                           + (" (its date has come: access is being revoked)" if record["status"] == "REVOKING" else ""))
-    from botocore.exceptions import ClientError
+    from hubctl import decide
 
-    cause = {"cancelled_by": args.requested_by, "reason": args.reason or "cancelled with hubctl"}
-    try:
-        hub.client("stepfunctions").send_task_failure(taskToken=record["task_token"], error="RetirementCancelled",
-                                                      cause=json.dumps(cause))
-    except ClientError as exc:  # TaskTimedOut, InvalidToken: the wait is over
-        raise HubctlError(f"the cancellation was not accepted ({exc.response['Error'].get('Code')}): the retirement's wait "
-                          f"is over; see `hubctl executions show {record['execution']}`") from None
+    taken = decide.send(hub, {"action": "cancel-retirement", "model_id": record["model_id"], "retirement_id": record["retirement_id"],
+                              "reason": args.reason or "cancelled with hubctl", "name": args.requested_by})
     console.print(f"cancelling the retirement of {model_id} ({views.scope_text(record['scope'])}, was due {record['retire_at']}) "
-                  f"as {args.requested_by}")
+                  f"as {taken['acted_as']} (verified by AWS; allowed by {taken['rule']})")
 
     def cancelled():
         current = next((r for r in views.retirement_records(hub, model_id) if r["sk"] == record["sk"]), {})

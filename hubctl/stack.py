@@ -1,6 +1,6 @@
 """Find the hub's resources from its CloudFormation stack outputs, on AWS or on a local endpoint."""
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
@@ -11,6 +11,9 @@ class StackNotFound(RuntimeError):
 
 
 REQUIRED_OUTPUTS = ("EventBusName", "RegistryTableName", "AuditTableName", "OnboardingStateMachineArn")
+# Where HTTP requests to the hub's function URLs go when no --endpoint-url is given and a hub is
+# emulated in this very process (hubsim.engine.LocalHub sets it: its moto server, started on demand).
+in_process_http = None
 
 
 @dataclass
@@ -18,9 +21,18 @@ class Hub:
     session: boto3.session.Session
     endpoint_url: str | None
     outputs: dict
+    _clients: dict = field(default_factory=dict, repr=False, compare=False)
 
     def client(self, service: str, region: str | None = None):
-        return self.session.client(service, endpoint_url=self.endpoint_url, region_name=region or self.session.region_name)
+        # One client per service and Region: a new client parses its endpoint rules again (~0.1 s).
+        key = (service, region or self.session.region_name)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(service, endpoint_url=self.endpoint_url, region_name=key[1])
+        return self._clients[key]
+
+    def http_endpoint(self) -> str | None:
+        """Send function URL requests here instead of their own host (a local emulation), or None (AWS)."""
+        return self.endpoint_url or (in_process_http() if in_process_http else None)
 
     def output(self, key: str) -> str:
         try:
@@ -29,7 +41,21 @@ class Hub:
             raise StackNotFound(f"the stack has no output {key}: deploy the current template.yaml") from None
 
 
+_CREDENTIAL_ENV = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION")
+_sessions: dict = {}
+
+
 def session_for(endpoint_url: str | None, region: str | None) -> boto3.session.Session:
+    """The session of a command. A process that runs several commands (the demo, the tests) reuses it
+    while the credentials in the environment are the same: a new session reads botocore's service
+    models and endpoint rules again."""
+    key = (endpoint_url, region, tuple(os.environ.get(k) for k in _CREDENTIAL_ENV))
+    if key not in _sessions:
+        _sessions[key] = _new_session(endpoint_url, region)
+    return _sessions[key]
+
+
+def _new_session(endpoint_url: str | None, region: str | None) -> boto3.session.Session:
     # Explicit --region, else what boto3 resolves (AWS_REGION, ~/.aws/config), else us-east-1.
     region = region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or "us-east-1"
     if endpoint_url:
@@ -42,10 +68,9 @@ def session_for(endpoint_url: str | None, region: str | None) -> boto3.session.S
 
 
 def connect(stack_name: str, endpoint_url: str | None = None, region: str | None = None) -> Hub:
-    session = session_for(endpoint_url, region)
+    hub = Hub(session=session_for(endpoint_url, region), endpoint_url=endpoint_url, outputs={})
     try:
-        cfn = session.client("cloudformation", endpoint_url=endpoint_url)
-        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        stack = hub.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
     except NoCredentialsError:
         raise StackNotFound("no AWS credentials: configure them (aws configure) or pass --endpoint-url http://127.0.0.1:4566 for `hubctl local up`") from None
     except NoRegionError:
@@ -55,4 +80,5 @@ def connect(stack_name: str, endpoint_url: str | None = None, region: str | None
     except Exception as exc:  # connection refused on a local endpoint, etc.
         hint = "is `hubctl local up` running there? (else fix --endpoint-url)" if endpoint_url else "check the network and --region"
         raise StackNotFound(f"cannot reach {endpoint_url or 'AWS'}: {exc}: {hint}") from None
-    return Hub(session=session, endpoint_url=endpoint_url, outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    hub.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return hub

@@ -427,16 +427,84 @@ def print_audit(hub: Hub, stream: str | None = None) -> int:
     return count
 
 
-def verify_audit(hub: Hub) -> list[audit.ChainProblem]:
+# What a person does about each problem that only the digests show (the chain's own: docs/operations.md#5).
+DIGEST_ADVICE = {
+    "tail-removed": "records were deleted from the audit table after that digest: restore the table to before (point-in-time "
+                    "recovery, docs/operations.md#5-verifying-the-audit-trail); the daily exports (exports/audit/) keep a locked copy",
+    "stream-deleted": "the whole stream was deleted from the audit table: restore it as for a removed tail",
+    "rewritten": "the stream was rewritten with fresh hashes after that digest: the digest's hash is the true one; restore the "
+                 "table to before and find who wrote to it outside the hub's roles (CloudTrail, DynamoDB PutItem/DeleteItem)",
+    "digest-unsigned": "an object under digests/ that the digest function did not write: find its writer in CloudTrail (S3 data "
+                       "events); the digests the hub wrote are unaffected",
+    "digest-tampered": "this version of the digest is not what the digest function signed: find its writer in CloudTrail (S3 data "
+                       "events); the locked version the hub wrote is still in the bucket (aws s3api list-object-versions)",
+    "digest-missing": "a digest the chain of digests needs is gone or replaced: list its versions (aws s3api list-object-versions "
+                      "--prefix digests/); Object Lock keeps every version the hub wrote",
+    "digest-overwritten": "someone wrote over a locked digest: find the writer in CloudTrail (S3 data events, PutObject on the key); "
+                          "verification keeps using the first version, which Object Lock protects",
+    "not-anchored": "choose a time at or after the first digest, or write one now with `hubctl audit digest`",
+}
+
+
+def verify_audit(hub: Hub, at: str | None = None) -> list:
+    """Every chain recomputed (genai_hub.audit.verify_chain) and set against the signed digests of the
+    chains' heads, when the stack has them (genai_hub.digests.verify); with `at`, the trail as of then.
+    Prints each problem and what to do; returns them (empty: the trail is intact)."""
+    from genai_hub import digests
+
     streams = audit.read_all(hub.output("AuditTableName"), hub.client("dynamodb"))
-    problems = [p for p in (audit.verify_chain(name, records) for name, records in sorted(streams.items())) if p]
-    total = sum(len(r) for r in streams.values())
+    bucket, key_arn = hub.outputs.get("AuditDigestBucketName"), hub.outputs.get("AuditDigestKeyArn")
+    found = digests.load(bucket, key_arn, hub.client("s3"), hub.client("kms")) if bucket and key_arn else []
+    problems = digests.verify(streams, found, at)
+    for p in problems:
+        if p.digest is None and p.seq is not None:  # a chain's own problem, as before the digests
+            console.print(f"[red]TAMPERED[/red] {p.subject} seq {p.seq}: {p.kind}: {p.message}")
+        else:
+            console.print(f"[red]TAMPERED[/red] {p.kind}: {p.message}")
+        if p.kind in DIGEST_ADVICE:
+            console.print(f"  what to do: {DIGEST_ADVICE[p.kind]}")
     if problems:
-        for p in problems:
-            console.print(f"[red]TAMPERED[/red] {p.stream} seq {p.seq}: {p.kind}: {p.message}")
+        console.print(f"[red]{len(problems)} problem(s)[/red] in the audit trail" + (f" as of {at}" if at else ""))
+        return problems
+    anchor = digests.reference(found, at)
+    if at:
+        heads = {h["stream"]: h["seq"] for h in anchor.document["streams"]}
+        console.print(f"[green]audit trail as of {at} intact[/green]: digest {anchor.time} ({anchor.key}) proves "
+                      f"{len(heads)} chains, {sum(heads.values())} records up to the heads it recorded")
+        return problems
+    total = sum(len(r) for r in streams.values())
+    console.print(f"[green]audit trail intact[/green]: {len(streams)} chains, {total} records verified")
+    if not bucket:
+        console.print("[yellow]this stack has no audit digests[/yellow]: deploy the current template.yaml to anchor the trail")
+    elif anchor is None:
+        console.print("[yellow]no digest yet[/yellow]: a removed tail or a rewritten chain cannot be detected until one is "
+                      "written (hourly, or now: hubctl audit digest)")
     else:
-        console.print(f"[green]audit trail intact[/green]: {len(streams)} chains, {total} records verified")
+        console.print(f"anchored by {sum(1 for d in found if d.authentic)} signed digest(s); every stream matches the heads they "
+                      f"recorded; records appended after the newest, {anchor.time}, are anchored by the next one")
     return problems
+
+
+def write_audit_digest(hub: Hub) -> int:
+    """Invoke the digest function, as its schedule does: only its role may sign (the key policy), so an
+    operator needs lambda:InvokeFunction on it and nothing else. Lambda Invoke:
+    https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html"""
+    answer = hub.client("lambda").invoke(FunctionName=hub.output("AuditDigestFunctionName"),
+                                         Payload=json.dumps({"requested_by": "hubctl"}).encode())
+    result = json.loads(answer["Payload"].read() or b"null") or {}
+    if answer.get("FunctionError"):
+        console.print(f"[red]the digest function failed[/red]: {result.get('errorType')}: {result.get('errorMessage')} "
+                      "(its logs: the functions' log group of the stack)")
+        return 1
+    where = f"s3://{hub.outputs.get('AuditDigestBucketName', '<bucket>')}/{result['key']}"
+    if not result.get("written"):
+        console.print(f"[yellow]not written[/yellow]: {result.get('reason')}")
+        return 0
+    follows = f"follows {result['previous_digest']}" if result.get("previous_digest") else "the first digest"
+    console.print(f"[green]digest written[/green]: {where}", soft_wrap=True)
+    console.print(f"  {result['digest_time']}: {result['streams']} chains, {result['records']} records; {follows}; "
+                  f"sha256 {result['sha256']}", soft_wrap=True)
+    return 0
 
 
 # --- budgets ----------------------------------------------------------------------------------------

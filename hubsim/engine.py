@@ -8,6 +8,7 @@
 Everything goes through the real APIs: boto3 clients of the emulation, the SAM template, the ASL
 files and the handlers. Only hubsim.patches reaches into moto.
 """
+import contextlib
 import json
 import os
 import threading
@@ -72,6 +73,23 @@ def tenant_app():
     return module
 
 
+@contextlib.contextmanager
+def signed_in(credentials: dict):
+    """hubctl commands inside the block sign as these credentials (as `AWS_PROFILE=...` does on AWS);
+    calls before and after are the account's. Lambda invocations keep their own environment (runtime)."""
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(zip(keys, (credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class EngineError(RuntimeError):
     """The emulation itself failed (as opposed to a workflow failing)."""
 
@@ -98,12 +116,19 @@ class LocalHub:
         patches.apply_all()
         _warm_service_models()
         faults.clear()
+        from hubctl import stack
+
+        stack.in_process_http = self.endpoint  # hubctl's function URL calls reach this emulation
         if deploy_hub:
             self.deploy_hub()
         return self
 
     def stop(self) -> None:
         faults.clear()
+        from hubctl import stack
+
+        if stack.in_process_http == self.endpoint:
+            stack.in_process_http = None
         if self._mock is not None:
             self.wait_for_executions(timeout=30, raise_on_timeout=False)
             if self._server is not None:
@@ -139,6 +164,54 @@ class LocalHub:
             aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"], region_name=self.region,
         )
+
+    def person_credentials(self, role_name: str, person: str, tags: dict | None = None, account_id: str = HUB_ACCOUNT,
+                           policy_arns: tuple[str, ...] = (), policy: dict | None = None) -> dict:
+        """Credentials of `person` signed in through role `role_name` of `account_id` (created on first
+        use, tagged, with `policy_arns` attached; trusted by its account, as an Identity Center
+        permission set's role is): the session name is the person, as Identity Center sets it."""
+        iam = self.account_session(account_id).client("iam")
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"}}]}
+        try:
+            role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role_arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust),
+                                       Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])["Role"]["Arn"]
+            for policy_arn in policy_arns:
+                iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+            if policy:
+                iam.put_role_policy(RoleName=role_name, PolicyName="inline", PolicyDocument=json.dumps(policy))
+        return self.account_session(account_id).client("sts").assume_role(RoleArn=role_arn, RoleSessionName=person)["Credentials"]
+
+    def research_person_session(self, person: str) -> boto3.session.Session:
+        """A research scientist of the research spoke, signed in as `person`: may upload drops (and tag
+        them with who she is, as the spoke's bucket policy requires) and nothing else."""
+        bucket_arn, key_arn = f"arn:aws:s3:::{self.research['ArtifactBucketName']}", self.research["ArtifactKeyArn"]
+        creds = self.person_credentials("research-scientist", person, account_id=RESEARCH_ACCOUNT, policy={
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": f"{bucket_arn}/*"},
+                {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Encrypt"], "Resource": key_arn}]})
+        return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                     aws_session_token=creds["SessionToken"], region_name=self.research_region)
+
+    def decider_credentials(self, person: str, *, operator: bool = False) -> dict:
+        """A person of the hub account allowed to decide (genai_hub.decisions, data/decision_policy.json):
+        an approver (role hub-approver, tagged genai-hub-approver=true) or an operator (hub-operator,
+        tagged genai-hub-operator=true, who also reads the registry to find what to cancel); both with
+        the stack's DeciderPolicy, as docs/approver.md sets them up."""
+        table = f"arn:aws:dynamodb:{self.region}:{HUB_ACCOUNT}:table/{self.outputs['RegistryTableName']}"
+        reader = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:GetItem"], "Resource": [table, f"{table}/index/*"]},
+            {"Effect": "Allow", "Action": ["states:DescribeExecution", "states:GetExecutionHistory"],
+             "Resource": f"arn:aws:states:{self.region}:{HUB_ACCOUNT}:execution:{self.stack_name}-*"},
+            {"Effect": "Allow", "Action": "states:ListExecutions",
+             "Resource": f"arn:aws:states:{self.region}:{HUB_ACCOUNT}:stateMachine:{self.stack_name}-*"}]}
+        if operator:
+            return self.person_credentials("hub-operator", person, {"genai-hub-operator": "true"},
+                                           policy_arns=(self.outputs["DeciderPolicyArn"],), policy=reader)
+        return self.person_credentials("hub-approver", person, {"genai-hub-approver": "true"},
+                                       policy_arns=(self.outputs["DeciderPolicyArn"],))
 
     def tenant_app_session(self, account_id: str) -> boto3.session.Session:
         """A session as a tenant's application in its own account: the app role of spokes/tenant.yaml,

@@ -2,10 +2,13 @@
 
 config.json of a supported architecture (Llama), tokenizer files, and `.safetensors` shards
 written with the safetensors package (tiny tensors: kilobytes, not gigabytes), plus the
-import.json manifest, which is uploaded last, as the research team's pipeline does.
+import.json manifest, which is uploaded last, as the research team's pipeline does: in one
+PutObject tagged genai-hub-submitted-by=<the uploader's own UserId>, which the research bucket
+policy requires (spokes/research.yaml, DenyManifestWithoutVerifiedSubmitter).
 """
 import io
 import json
+from urllib.parse import quote, urlparse
 
 import numpy as np
 from safetensors.numpy import save
@@ -43,11 +46,43 @@ def files(*, config: dict | None = None, shards: int = 2, seed: int = 7) -> dict
     return drop
 
 
+SUBMITTER_TAG = "genai-hub-submitted-by"
+
+
+def submitter_tagging(user_id: str) -> str:
+    """The x-amz-tagging value (URL-encoded, as PutObject's Tagging takes it) naming the submitter."""
+    return f"{SUBMITTER_TAG}={quote(user_id, safe='')}"
+
+
+def caller_user_id(s3) -> str:
+    """The UserId STS reports for the credentials of an S3 client: what AWS puts in aws:userid of
+    its requests (a role session "AROA...:<session name>", an IAM user "AIDA...", the root the
+    account id). https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html"""
+    import boto3
+
+    # botocore has no public accessor for a client's credentials; boto3's CRT transfer reads this one.
+    credentials = s3._get_credentials().get_frozen_credentials()
+    endpoint = s3.meta.endpoint_url
+    local = not (urlparse(endpoint).hostname or "").endswith("amazonaws.com")  # hubsim's server serves STS too
+    sts = boto3.client("sts", region_name=s3.meta.region_name, endpoint_url=endpoint if local else None,
+                       aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+                       aws_session_token=credentials.token)
+    return sts.get_caller_identity()["UserId"]
+
+
+def put_manifest(s3, bucket: str, key: str, body: bytes, *, user_id: str | None = None) -> dict:
+    """PutObject of an import.json tagged with its submitter: the caller's own UserId unless
+    `user_id` is given (a test of what the bucket policy refuses)."""
+    tagging = submitter_tagging(caller_user_id(s3) if user_id is None else user_id)
+    return s3.put_object(Bucket=bucket, Key=key, Body=body, Tagging=tagging)
+
+
 def upload(s3, bucket: str, prefix: str, drop: dict[str, bytes], manifest_doc: dict | bytes | None) -> None:
-    """Artifacts first, import.json last (its arrival is what starts the import)."""
+    """Artifacts first, import.json last (its arrival is what starts the import), tagged with the
+    uploader's own UserId."""
     prefix = prefix.rstrip("/") + "/"
     for name, body in drop.items():
         s3.upload_fileobj(io.BytesIO(body), bucket, prefix + name)
     if manifest_doc is not None:
         body = manifest_doc if isinstance(manifest_doc, bytes) else json.dumps(manifest_doc, indent=2).encode()
-        s3.put_object(Bucket=bucket, Key=prefix + "import.json", Body=body)
+        put_manifest(s3, bucket, prefix + "import.json", body)

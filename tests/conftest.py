@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hubsim.engine import signed_in as acting_as  # noqa: F401 (tests import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
@@ -136,3 +138,13 @@ def pytest_configure(config):
 
     if not config.pluginmanager.is_registered(least_privilege):
         config.pluginmanager.register(least_privilege, "hubsim-least-privilege")
+
+
+
+
+def as_operator(hub, argv: list[str]) -> int:
+    """hubctl run by an operator of the hub account (the decisions it takes go through the decision door)."""
+    from hubctl.cli import main
+
+    with acting_as(hub.decider_credentials("ops@example.com", operator=True)):
+        return main(argv)

@@ -3,9 +3,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import application_profiles, registry_items, sample
+from conftest import as_operator, acting_as, application_profiles, registry_items, sample
 
 from hubctl.cli import main as hubctl
+from hubsim.engine import HUB_ACCOUNT
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def _retirements(hub, model_id: str) -> list[dict]:
 def test_retire_dry_run_prints_the_impact_and_changes_nothing(hub, onboard, capsys):
     onboard(sample("onboarding/acme-retail-us.json"))
 
-    assert hubctl(["retire", NOVA, "--tenants", "acme-retail,globex-support", "--grace", "P7D",
+    assert as_operator(hub, ["retire", NOVA, "--tenants", "acme-retail,globex-support", "--grace", "P7D",
                    "--successor", "amazon.nova-premier-v1:0", "--reason", "moves to Nova Premier", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "dry run" in out and "1 tenant(s): acme-retail" in out and "nothing was changed" in out
@@ -116,18 +117,18 @@ def test_retire_dry_run_prints_the_impact_and_changes_nothing(hub, onboard, caps
 def test_retire_a_request_the_hub_rejects_exits_2_naming_the_field(hub, capsys):
     # Checked locally first: the flag is named and nothing starts
     with pytest.raises(SystemExit) as exited:
-        hubctl(["retire", NOVA, "--tenants", "all", "--grace", "P1M", "--reason", "x"])
+        as_operator(hub, ["retire", NOVA, "--tenants", "all", "--grace", "P1M", "--reason", "x"])
     assert exited.value.code == 2 and "--grace 'P1M'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:
-        hubctl(["retire", "amazon.nova-pro-v1", "--tenants", "all", "--reason", "x"])
+        as_operator(hub, ["retire", "amazon.nova-pro-v1", "--tenants", "all", "--reason", "x"])
     assert exited.value.code == 2 and "MODEL_ID with ':'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:
-        hubctl(["retire", NOVA, "--tenants", "all"])
+        as_operator(hub, ["retire", NOVA, "--tenants", "all"])
     assert exited.value.code == 2 and "--reason is required" in capsys.readouterr().err
     assert hub.executions(hub.outputs["RetirementStateMachineArn"]) == []
 
     # Well-formed, but the state machine (the authority) rejects it: nobody holds that model
-    assert hubctl(["retire", "amazon.titan-text-express-v1:0", "--tenants", "all", "--reason", "end of life"]) == 2
+    assert as_operator(hub, ["retire", "amazon.titan-text-express-v1:0", "--tenants", "all", "--reason", "end of life"]) == 2
     err = capsys.readouterr().err
     assert "rejected" in err and "$.model" in err and "no tenant holds a grant" in err
     [execution] = hub.executions(hub.outputs["RetirementStateMachineArn"])
@@ -137,7 +138,7 @@ def test_retire_a_request_the_hub_rejects_exits_2_naming_the_field(hub, capsys):
 def test_retire_then_cancel_restores_the_grant_and_wait_shows_the_revocation(hub, onboard, capsys):
     onboard(sample("onboarding/acme-retail-us.json"))
 
-    assert hubctl(["retire", "amazon.nova-pro-v1", "0", "--tenants", "acme-retail", "--grace", "P7D",
+    assert as_operator(hub, ["retire", "amazon.nova-pro-v1", "0", "--tenants", "acme-retail", "--grace", "P7D",
                    "--successor", "amazon.nova-premier-v1:0", "--reason", "moves to Nova Premier"]) == 0
     out = capsys.readouterr().out
     assert "scheduled" in out and "1 tenant(s) notified" in out and f"hubctl retire {NOVA} --cancel" in out
@@ -146,20 +147,23 @@ def test_retire_then_cancel_restores_the_grant_and_wait_shows_the_revocation(hub
     out = capsys.readouterr().out
     assert "RETIRING" in out and "in 7 days" in out and "amazon.nova-premier-v1:0" in out
 
-    assert hubctl(["retire", NOVA, "--cancel", "--reason", "contract extended", "--requested-by", "maria"]) == 0
+    # An operator cancels it, signed in as herself (she also reads the registry to find the retirement)
+    with acting_as(hub.decider_credentials("maria@example.com", operator=True)):
+        assert hubctl(["retire", NOVA, "--cancel", "--reason", "contract extended", "--requested-by", "Maria"]) == 0
     out = capsys.readouterr().out
-    assert "cancelled" in out and "1 grant(s) back to ACTIVE" in out
+    maria_arn = f"arn:aws:sts::{HUB_ACCOUNT}:assumed-role/hub-operator/maria@example.com"
+    assert "cancelled" in out and "1 grant(s) back to ACTIVE" in out and f"as {maria_arn}" in out
     grant = _grant(hub, "acme-retail", NOVA)
     assert grant["status"] == "ACTIVE" and grant["retire_at"] is None and grant["successor"] is None
     [record] = _retirements(hub, NOVA)
-    assert (record["status"], record["ended_by"], record["end_reason"]) == ("CANCELLED", "maria", "contract extended")
+    assert (record["status"], record["ended_by"], record["end_reason"]) == ("CANCELLED", maria_arn, "contract extended")
     assert grant["profile_arn"] in [p["inferenceProfileArn"] for p in application_profiles(hub, "us-east-1")]
     # nothing left to cancel
-    assert hubctl(["retire", NOVA, "--cancel"]) == 1
+    assert as_operator(hub, ["retire", NOVA, "--cancel"]) == 1
     assert "no scheduled retirement" in capsys.readouterr().err
 
     # The same scope again, this time waited for: revoked at the date
-    assert hubctl(["retire", NOVA, "--tenants", "acme-retail", "--grace", "PT1S", "--reason", "end of contract", "--wait"]) == 0
+    assert as_operator(hub, ["retire", NOVA, "--tenants", "acme-retail", "--grace", "PT1S", "--reason", "end of contract", "--wait"]) == 0
     out = capsys.readouterr().out
     assert "retired" in out and "1 tenant(s) revoked: acme-retail" in out and "1 inference profile(s) deleted" in out
     assert _grant(hub, "acme-retail", NOVA) is None

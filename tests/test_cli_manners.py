@@ -172,10 +172,10 @@ NOT_FOUND_CASES = {
     "executions show of an unknown name": (["executions", "show", "no-such-run"], "no execution 'no-such-run'"),
     "executions show of an impossible name": (["executions", "show", "two words"], "no execution 'two words'"),
     "executions show of an unknown ARN": (["executions", "show", f"{ONBOARDING_ARN}:nope"], "no execution"),
-    "approve an unknown model": (["approve", "ghost", "1.0.0"], "no model 'ghost'"),
+    "approve an unknown model": (["approve", "ghost", "1.0.0"], "no version '1.0.0' of model 'ghost'"),
     "approve an unknown version": (["approve", "support-bot", "9.9.9"], "no version '9.9.9' of model 'support-bot'"),
     "approve a version not waiting": (["approve", "support-bot", "1.0.0"], "is IMPORTED, not waiting for a decision"),
-    "reject an unknown model": (["reject", "ghost", "1.0.0", "--reason", "no"], "no model 'ghost'"),
+    "reject an unknown model": (["reject", "ghost", "1.0.0", "--reason", "no"], "no version '1.0.0' of model 'ghost'"),
     "cancel a retirement there is not": (["retire", "ghost:1.0.0", "--cancel"], "no scheduled retirement of ghost:1.0.0"),
     "audit show of an unknown stream": (["audit", "show", "--stream", "model#ghost"], "no audit records for stream model#ghost"),
     "audit show of an unknown tenant": (["audit", "show", "--tenant", "nobody"], "--tenant 'nobody'"),
@@ -188,9 +188,12 @@ def test_what_does_not_exist_exits_1_naming_it(engine, capsys, argv, says):
 
 
 def test_a_dry_run_of_an_unknown_model_is_rejected_as_the_real_run_is(engine, capsys):
-    dry = error_line(run(capsys, "retire", "ghost:1.0.0", "--tenants", "all", "--reason", "end of life", "--dry-run"), 2,
-                     "rejected: $.model (MODEL): no imported version ghost:1.0.0 in the registry")
-    real = error_line(run(capsys, "retire", "ghost:1.0.0", "--tenants", "all", "--reason", "end of life"), 2)
+    from conftest import acting_as
+
+    with acting_as(engine.decider_credentials("ops@example.com", operator=True)):  # retiring is a decision: a person's
+        dry = error_line(run(capsys, "retire", "ghost:1.0.0", "--tenants", "all", "--reason", "end of life", "--dry-run"), 2,
+                         "rejected: $.model (MODEL): no imported version ghost:1.0.0 in the registry")
+        real = error_line(run(capsys, "retire", "ghost:1.0.0", "--tenants", "all", "--reason", "end of life"), 2)
     assert dry.split("; nothing was changed")[0] == real.split("; nothing was changed")[0]
 
 

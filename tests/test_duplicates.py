@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from conftest import application_profiles, audit_records, registry_items
+from conftest import acting_as, application_profiles, audit_records, registry_items
 from test_budget import record_usage, tenant_event
 from test_evaluation import GOOD, _version, research  # noqa: F401 (research is a fixture)
 
@@ -125,7 +125,7 @@ def test_many_models_each_dropped_and_announced_three_times_at_once(hub, researc
             s3.put_object(Bucket=bucket, Key=f"models/support-bot/{version}/{name}", Body=body)
     manifests = {v: json.dumps(sample_model.manifest("support-bot", v, evaluation_policy="strict-support")).encode() for v in versions}
     # each import.json written three times at once (three Object Created), and each requested by event too
-    _concurrently([lambda v=v: s3.put_object(Bucket=bucket, Key=f"models/support-bot/{v}/import.json", Body=manifests[v])
+    _concurrently([lambda v=v: sample_model.put_manifest(s3, bucket, f"models/support-bot/{v}/import.json", manifests[v])
                    for v in versions for _ in range(DELIVERIES)]
                   + [lambda v=v: hub.put_event("ModelImportRequested", {"bucket": bucket, "prefix": f"models/support-bot/{v}",
                                                                           "requested_by": "dup-test"}) for v in versions])
@@ -190,7 +190,8 @@ def test_retiring_a_version_while_it_is_evaluated_is_refused_and_audited(hub, re
     while _version(hub, version="3.0.0")["status"] != "AWAITING_APPROVAL":
         assert datetime.now(timezone.utc).timestamp() < deadline + 120
         time.sleep(0.2)
-    assert hubctl(["approve", "support-bot", "3.0.0", "--approver", "dup-test@example.com"]) == 0
+    with acting_as(hub.decider_credentials("dup-test@example.com")):
+        assert hubctl(["approve", "support-bot", "3.0.0"]) == 0
     hub.wait_for_executions(timeout=60)
     assert _version(hub, version="3.0.0")["status"] == "APPROVED"
 

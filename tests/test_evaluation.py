@@ -5,12 +5,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import sample
+from conftest import acting_as, sample
 
 from genai_hub import audit, evaluation
 from hubctl.cli import main as hubctl
 from hubsim import sample_model
-from hubsim.engine import RESEARCH_ACCOUNT
+from hubsim.engine import HUB_ACCOUNT, RESEARCH_ACCOUNT
 from hubsim.patches import bedrock as bedrock_emulation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,13 +83,15 @@ def test_a_passing_model_waits_for_approval_then_reaches_only_tenants_that_may_u
     assert version["evaluation"]["passed"] is True
     assert float(version["evaluation"]["aggregate"]["token_f1"]) == 1.0
 
-    # When an approver approves it
-    assert hubctl(["approve", "support-bot", "1.0.0", "--approver", "maria@example.com"]) == 0
+    # When an approver approves it, signed in as herself
+    with acting_as(hub.decider_credentials("maria@example.com")):
+        assert hubctl(["approve", "support-bot", "1.0.0", "--approver", "Maria Rossi"]) == 0
     hub.wait_for_executions(timeout=60)
 
-    # Then it is APPROVED and granted to the ACTIVE tenant whose residency admits us-east-1 only
+    # Then it is APPROVED, by the identity AWS verified, and granted to the ACTIVE tenant whose residency admits us-east-1 only
     version = _version(hub)
-    assert (version["status"], version["approved_by"]) == ("APPROVED", "maria@example.com")
+    maria = f"arn:aws:sts::{HUB_ACCOUNT}:assumed-role/hub-approver/maria@example.com"
+    assert (version["status"], version["approved_by"]) == ("APPROVED", maria)
     [promoted] = hub_events("ModelPromoted")
     assert promoted["detail"]["granted"] == ["acme-retail"]
     skipped = {s["tenant_id"]: s["reason"] for s in promoted["detail"]["skipped"]}
@@ -106,8 +108,9 @@ def test_a_passing_model_waits_for_approval_then_reaches_only_tenants_that_may_u
     assert answer["output"]["message"]["content"][0]["text"]
     # and the approver is in the model's audit, the grant in the tenant's
     records = audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"])
-    assert [r["action"] for r in records][-4:] == ["StartEvaluation", "EvaluateModel", "RequestApproval", "PromoteVersion"]
-    assert records[-1]["actor"] == "maria@example.com"
+    assert [r["action"] for r in records][-5:] == ["StartEvaluation", "EvaluateModel", "RequestApproval", "Decide", "PromoteVersion"]
+    assert records[-1]["actor"] == records[-2]["actor"] == maria
+    assert json.loads(records[-2]["detail"])["claimed_name"] == "Maria Rossi"
     assert [a for a in _actions(hub, "tenant#acme-retail") if a != "VendCredentials"][-1] == "GrantModel"
     assert audit.verify_chain("model#support-bot", records) is None
     # and hubctl shows the grant on the tenant and the evaluation
@@ -137,15 +140,19 @@ def test_a_person_can_reject_a_version_that_passed(hub, research, hub_events):
     _import(hub, research, GOOD)
     assert _version(hub)["status"] == "AWAITING_APPROVAL"
 
-    assert hubctl(["reject", "support-bot", "1.0.0", "--reason", "tone not on brand", "--approver", "li@example.com"]) == 0
+    li = hub.decider_credentials("li@example.com")
+    with acting_as(li):
+        assert hubctl(["reject", "support-bot", "1.0.0", "--reason", "tone not on brand"]) == 0
     hub.wait_for_executions(timeout=60)
 
     version = _version(hub)
-    assert (version["status"], version["rejected_by"], version["rejection_reason"]) == ("REJECTED", "li@example.com", "tone not on brand")
+    li_arn = f"arn:aws:sts::{HUB_ACCOUNT}:assumed-role/hub-approver/li@example.com"
+    assert (version["status"], version["rejected_by"], version["rejection_reason"]) == ("REJECTED", li_arn, "tone not on brand")
     last = audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"])[-1]
-    assert (last["action"], last["actor"]) == ("RejectVersion", "li@example.com")
+    assert (last["action"], last["actor"]) == ("RejectVersion", li_arn)
     # and nobody can decide twice
-    assert hubctl(["approve", "support-bot", "1.0.0"]) == 1
+    with acting_as(li):
+        assert hubctl(["approve", "support-bot", "1.0.0"]) == 1
 
 
 def test_an_approval_nobody_gives_expires_as_rejected(hub, research, monkeypatch, tmp_path):

@@ -1,7 +1,9 @@
 """Cross-account model import on the local engine: a bare upload to the research bucket starts it."""
 import json
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from genai_hub import audit
 from hubctl.cli import main as hubctl
@@ -88,6 +90,102 @@ def test_a_bare_upload_imports_the_model(hub, research, hub_events):
     assert audit.verify_chain("model#support-bot", records) is None
 
 
+def _research_person(hub, bucket: str, name: str):
+    """A person of the research team: a session named `name` of a pipeline role of the research
+    account allowed to write drops (s3:PutObjectTagging too: the manifest carries a tag)."""
+    admin = hub.account_session(RESEARCH_ACCOUNT)
+    iam = admin.client("iam")
+    if "research-pipeline" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]:
+        iam.create_role(RoleName="research-pipeline", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{RESEARCH_ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}))
+        iam.put_role_policy(RoleName="research-pipeline", PolicyName="write-drops", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": f"arn:aws:s3:::{bucket}/models/*"},
+                {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": hub.research["ArtifactKeyArn"]}]}))
+    role_arn = iam.get_role(RoleName="research-pipeline")["Role"]["Arn"]
+    creds = admin.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
+    return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                 aws_session_token=creds["SessionToken"], region_name=hub.region)
+
+
+def test_the_version_records_who_uploaded_the_drop_as_aws_verified_it(hub, research):
+    # Given alice of the research team, whose manifest claims someone else submitted it
+    _, bucket = research
+    alice = _research_person(hub, bucket, "alice@example.com")
+    user_id = alice.client("sts").get_caller_identity()["UserId"]
+    role_id = hub.account_session(RESEARCH_ACCOUNT).client("iam").get_role(RoleName="research-pipeline")["Role"]["RoleId"]
+    assert user_id == f"{role_id}:alice@example.com"
+
+    # When she drops the model (import.json tagged with her own UserId)
+    _drop((alice.client("s3"), bucket), submitted_by="claimed@example.com")
+    hub.wait_for_executions(timeout=120)
+
+    # Then the version records her verified identity beside the manifest's claim
+    version = _version(hub)
+    assert version["status"] in IMPORTED
+    assert version["submitter"] == {"user_id": user_id, "account": RESEARCH_ACCOUNT, "person": "alice@example.com"}
+    assert version["submitted_by"] == "claimed@example.com"
+    # and so does the audit record of RegisterVersion (its actor is still the claim)
+    [registered] = [r for r in audit.read_stream("model#support-bot", table=hub.outputs["AuditTableName"])
+                    if r["action"] == "RegisterVersion"]
+    detail = json.loads(registered["detail"]) if isinstance(registered["detail"], str) else registered["detail"]
+    assert detail["submitter"] == version["submitter"] and registered["actor"] == "claimed@example.com"
+
+
+def test_a_manifest_not_tagged_with_its_uploaders_own_id_is_refused_by_s3_and_starts_nothing(hub, research):
+    # Given alice's artifacts in place, and bob of the same team
+    _, bucket = research
+    alice, bob = _research_person(hub, bucket, "alice@example.com"), _research_person(hub, bucket, "bob@example.com")
+    s3 = alice.client("s3")
+    prefix = "models/support-bot/1.0.0"
+    sample_model.upload(s3, bucket, prefix, sample_model.files(), None)
+    body = json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode()
+
+    # When she writes import.json without the tag, or tagged with bob's id or the account's
+    for user_id in (None, bob.client("sts").get_caller_identity()["UserId"], RESEARCH_ACCOUNT):
+        kwargs = {"Tagging": sample_model.submitter_tagging(user_id)} if user_id else {}
+        with pytest.raises(ClientError) as refused:
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/import.json", Body=body, **kwargs)
+
+        # Then S3 refuses it in the research account, so no import starts
+        assert refused.value.response["Error"]["Code"] == "AccessDenied", user_id
+    hub.wait_for_executions(timeout=30)
+    assert _import_executions(hub) == [] and _version(hub) == {}
+
+
+def test_an_untagged_manifest_of_a_spoke_without_the_rule_is_imported_with_no_verified_submitter(hub, research):
+    # Given a research bucket policy from before the rule (no DenyManifestWithoutVerifiedSubmitter)
+    s3, bucket = research
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "DenyManifestWithoutVerifiedSubmitter"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+    # When a manifest is written without the tag
+    prefix = "models/support-bot/1.0.0"
+    sample_model.upload(s3, bucket, prefix, sample_model.files(), None)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/import.json", Body=json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode())
+    hub.wait_for_executions(timeout=120)
+
+    # Then it is imported, with the claim only: nothing says who verifiably submitted it
+    version = _version(hub)
+    assert version["status"] in IMPORTED and "submitter" not in version
+    assert version["submitted_by"] == "research-pipeline@example.com"
+
+
+@pytest.mark.parametrize("user_id, person", [
+    ("AROAEXAMPLEROLEID0001:alice@example.com", "alice@example.com"),  # a role session (an Identity Center user)
+    ("AIDAEXAMPLEUSERID0001", "AIDAEXAMPLEUSERID0001"),  # an IAM user
+    (RESEARCH_ACCOUNT, RESEARCH_ACCOUNT),  # the account's root user
+    (None, None),  # no tag
+])
+def test_the_person_of_a_verified_user_id(monkeypatch, user_id, person):
+    from genai_hub.model_import import submitter_of
+
+    monkeypatch.setenv("RESEARCH_ACCOUNT_ID", RESEARCH_ACCOUNT)
+    found = submitter_of(user_id)
+    assert found == (None if user_id is None else {"user_id": user_id, "account": RESEARCH_ACCOUNT, "person": person})
+
+
 def test_a_research_account_in_another_region_is_imported_from():
     # Given a hub in us-east-1 whose research account keeps its bucket and KMS key in us-west-2
     with LocalHub(parameters={"ResearchRegion": "us-west-2"}) as hub:
@@ -111,7 +209,7 @@ def test_a_research_account_in_another_region_is_imported_from():
 def test_manifest_uploaded_twice_makes_one_version_and_one_job(hub, research):
     s3, bucket = research
     prefix = _drop(research)
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/import.json", Body=json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode())
+    sample_model.put_manifest(s3, bucket, f"{prefix}/import.json", json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode())
 
     hub.wait_for_executions(timeout=120)
 
@@ -286,7 +384,7 @@ def test_a_broken_duplicate_drop_never_fails_a_version_that_was_imported(hub, re
 
     # When the same version is dropped again, now broken (no tokenizer)
     s3.delete_object(Bucket=bucket, Key=f"{prefix}/tokenizer.json")
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/import.json", Body=json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode())
+    sample_model.put_manifest(s3, bucket, f"{prefix}/import.json", json.dumps(sample_model.manifest("support-bot", "1.0.0")).encode())
     hub.wait_for_executions(timeout=120)
 
     # Then the second run failed, but the registered version is untouched

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import application_profiles, audit_records, registry_items, sample
+from conftest import as_operator, application_profiles, audit_records, registry_items, sample
 from test_budget import record_usage
 
 ACME = "222222222222"
@@ -146,12 +146,12 @@ def test_hubctl_offboards_with_a_dry_run_then_for_real_and_the_tenant_stays_read
     from hubctl.cli import main as hubctl
 
     # A dry run lists what would go, and changes nothing
-    assert hubctl(["tenants", "offboard", "acme-retail", "--reason", "contract ended", "--dry-run"]) == 0
+    assert as_operator(hub, ["tenants", "offboard", "acme-retail", "--reason", "contract ended", "--dry-run"]) == 0
     said = capsys.readouterr().out
     assert "would cut its access" in said and "2 profile(s)" in said and "nothing was changed" in said
     assert registry_items(hub, "acme-retail")["META"]["status"] == "ACTIVE"
     # The real one says what it did
-    assert hubctl(["tenants", "offboard", "acme-retail", "--reason", "contract ended", "--wait"]) == 0
+    assert as_operator(hub, ["tenants", "offboard", "acme-retail", "--reason", "contract ended", "--wait"]) == 0
     said = capsys.readouterr().out
     assert "offboarded acme-retail" in said and "final spend" in said and "2 profile(s)" in said
     # and the offboarded tenant is still shown, with its usage and audit
@@ -166,9 +166,9 @@ def test_hubctl_offboards_with_a_dry_run_then_for_real_and_the_tenant_stays_read
     assert hubctl(["audit", "show", "--tenant", "acme-retail", "--output", "json"]) == 0
     assert [r["action"] for r in json.loads(capsys.readouterr().out)][-1] == "OffboardTenant"
     # A second offboarding is a no-op that says so; an unknown tenant is rejected naming it
-    assert hubctl(["tenants", "offboard", "acme-retail", "--reason", "again", "--wait"]) == 0
+    assert as_operator(hub, ["tenants", "offboard", "acme-retail", "--reason", "again", "--wait"]) == 0
     assert "already OFFBOARDED" in capsys.readouterr().out
-    assert hubctl(["tenants", "offboard", "nobody-here", "--reason", "x", "--wait"]) == 2
+    assert as_operator(hub, ["tenants", "offboard", "nobody-here", "--reason", "x", "--wait"]) == 2
     assert "no tenant 'nobody-here'" in capsys.readouterr().err
 
 

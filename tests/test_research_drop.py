@@ -47,8 +47,10 @@ def test_the_drop_is_uploaded_with_import_json_last_and_the_hub_imports_it(hub, 
         env.setenv("AWS_SESSION_TOKEN", research.token)
         env.setattr(boto3, "DEFAULT_SESSION", None)  # a new default session reads them, as a new process would
         assert main(_drop(folder, "--bucket", bucket)) == 0
-    assert f"to s3://{bucket}/models/support-bot/1.0.0/" in capsys.readouterr().out
+    # import.json tagged with the caller's own UserId (the research account's root here: its id)
+    assert f"(last, submitted by {RESEARCH_ACCOUNT}) to s3://{bucket}/models/support-bot/1.0.0/" in capsys.readouterr().out
     hub.wait_for_executions(timeout=120)
     version = hub.client("dynamodb").get_item(TableName=hub.outputs["RegistryTableName"], ConsistentRead=True,
                                               Key={"pk": {"S": "MODEL#support-bot"}, "sk": {"S": "VERSION#1.0.0"}})["Item"]
     assert version["status"]["S"] in ("IMPORTED", "EVALUATING", "AWAITING_APPROVAL", "APPROVED", "REJECTED")  # the import ran
+    assert version["submitter"]["M"]["user_id"]["S"] == RESEARCH_ACCOUNT

@@ -18,8 +18,16 @@ with hubsim.iam_policy, the evaluator the tenant path and STS use, over:
   allow (directly or by delegating to the account), as AWS requires:
   https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html
 - the request context: aws:SecureTransport (SDK calls are TLS), aws:RequestedRegion, the
-  principal's keys, aws:ResourceTag/* of Bedrock resources, aws:RequestTag/* and aws:TagKeys of
-  tagging calls, s3:prefix of ListBucket.
+  principal's keys (aws:userid among them, which policy variables like ${aws:userid} take),
+  aws:ResourceTag/* of Bedrock resources, aws:RequestTag/* and aws:TagKeys of tagging calls,
+  s3:prefix of ListBucket, and s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys of the object
+  tags a request sets: PutObject and CreateMultipartUpload (x-amz-tagging), CopyObject with
+  x-amz-tagging-directive REPLACE, PutObjectTagging (its XML body). A PutObject that sets tags also
+  needs s3:PutObjectTagging, as the PutObject API reference says; a copy with the default COPY
+  directive carries no request tags (the source's are copied, unchecked here).
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-and-policies.html
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 
 Sources: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 and the Service Authorization Reference for each service's actions and resource types
@@ -39,8 +47,9 @@ import os
 import re
 import threading
 import warnings
+import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from moto.core import authorization, responses
 from moto.core.exceptions import ServiceException
@@ -54,7 +63,7 @@ PATCH = Patch(
     replaces="moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action "
              "(no check unless INITIAL_NO_AUTH_ACTION_COUNT; then moto's evaluator without conditions, "
              "resource policies, session policies or boundaries)",
-    covered_by="tests/seams/test_authz.py",
+    covered_by="tests/seams/test_authz.py, tests/seams/test_s3_request_tags.py",
 )
 
 ENV = "HUBSIM_IAM"
@@ -229,15 +238,42 @@ def _targets(self, service: str, action: str, p: dict, region: str, account: str
     if service == "iam":
         if p.get("RoleName"):
             return [(f"iam:{action}", _role_arn(p["RoleName"], account))]
+        if p.get("UserName"):
+            return [(f"iam:{action}", _user_arn(p["UserName"], account))]
         if p.get("PolicyArn"):
             return [(f"iam:{action}", p["PolicyArn"])]
         return [(f"iam:{action}", "*")]
     if service == "bedrock":
         return _bedrock(self, action, p, region, account)
+    if service == "cloudformation" and p.get("StackName"):
+        return [(f"cloudformation:{action}", _stack_arn(p["StackName"], region, account))]
     if service == "logs":
         group = p.get("logGroupName")
         return [(f"logs:{action}", _arn("logs", region, account, f"log-group:{group}") if group else "*")]
     return [(f"{service}:{action}", "*")]
+
+
+def _user_arn(name: str, account: str) -> str:
+    """The user's ARN with its path, as IAM authorises a call naming the user."""
+    from moto.iam.models import iam_backends
+
+    try:
+        return iam_backends[account]["global"].get_user(name).arn
+    except Exception:  # no such user: the operation answers NoSuchEntity after authorisation
+        return f"arn:aws:iam::{account}:user/{name}"
+
+
+def _stack_arn(name_or_id: str, region: str, account: str) -> str:
+    """A stack named by name or id, as its ARN (arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>):
+    what a policy's Resource for DescribeStacks etc. matches (Service Authorization Reference, CloudFormation)."""
+    if name_or_id.startswith("arn:"):
+        return name_or_id
+    from moto.cloudformation.models import cloudformation_backends
+
+    try:
+        return cloudformation_backends[account][region].get_stack(name_or_id).stack_id
+    except Exception:  # no such stack: describe answers ValidationError after authorisation
+        return f"arn:aws:cloudformation:{region}:{account}:stack/{name_or_id}/*"
 
 
 def _role_arn(name: str, account: str) -> str:
@@ -345,7 +381,13 @@ def record(principal: principals.Principal, decision: iam_policy.Decision) -> No
                                           "resource": decision.resource, "reason": decision.reason}) + "\n")
 
 
-def _request_context(service: str, action: str, p: dict) -> dict:
+# The S3 actions that take s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys (Service
+# Authorization Reference for Amazon S3; CreateMultipartUpload and CopyObject are s3:PutObject).
+_S3_REQUEST_TAG_ACTIONS = {"s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"}
+
+
+def _request_context(service: str, action: str, p: dict, object_tags: dict | None = None) -> dict:
+    """The request's own context keys; `object_tags` are the object tags an S3 request sets."""
     ctx: dict = {}
     tags = p.get("tags") or p.get("Tags")
     if isinstance(tags, list):
@@ -355,7 +397,44 @@ def _request_context(service: str, action: str, p: dict) -> dict:
             ctx["aws:TagKeys"] = list(pairs)
     if service == "s3" and action == "s3:ListBucket" and p.get("prefix") is not None:
         ctx["s3:prefix"] = p["prefix"]
+    if service == "s3" and action in _S3_REQUEST_TAG_ACTIONS and object_tags:
+        ctx.update({f"s3:RequestObjectTag/{k}": v for k, v in object_tags.items()})
+        ctx["s3:RequestObjectTagKeys"] = list(object_tags)
     return ctx
+
+
+def _local_name(element) -> str:
+    return element.tag.rsplit("}", 1)[-1]  # without the S3 namespace
+
+
+def _s3_object_tags(self) -> dict | None:
+    """The object tags an S3 request sets, or None: the x-amz-tagging header (URL-encoded
+    k=v&k2=v2) of PutObject and CreateMultipartUpload, and of CopyObject only with
+    x-amz-tagging-directive REPLACE (COPY, the default, copies the source's tags and ignores the
+    header); the XML body of PutObjectTagging.
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html"""
+    method = getattr(self, "method", "")
+    query = getattr(self, "querystring", None) or {}
+    if method not in ("PUT", "POST"):
+        return None
+    if method == "PUT" and "tagging" in query:
+        body = self.body if isinstance(self.body, (str, bytes)) else b""
+        try:
+            root = ElementTree.fromstring(body or b"<Tagging/>")
+        except ElementTree.ParseError:
+            return None  # S3 answers MalformedXML
+        tags = {}
+        for tag in (e for e in root.iter() if _local_name(e) == "Tag"):
+            fields = {_local_name(child): child.text or "" for child in tag}
+            tags[fields.get("Key", "")] = fields.get("Value", "")
+        return tags
+    if self.headers.get("x-amz-copy-source") and (self.headers.get("x-amz-tagging-directive") or "COPY").upper() != "REPLACE":
+        return None
+    header = self.headers.get("x-amz-tagging")
+    if not header:
+        return None
+    return {k: v[0] for k, v in parse_qs(header, keep_blank_values=True).items()}
 
 
 # S3 actions by subresource, where moto's ACTION_MAP has none (it then authorises ListBucket) or another.
@@ -372,9 +451,16 @@ _S3_BUCKET = {
 }
 
 
-def _s3_targets(self, resource: str) -> list[tuple[str, str]]:
+# An object's tag set: moto authorises DELETE ?tagging as DeleteObject and GET ?tagging&versionId
+# as GetObjectVersion; with versionId each is the Version action.
+_S3_OBJECT_TAGGING = {"GET": "GetObjectTagging", "PUT": "PutObjectTagging", "DELETE": "DeleteObjectTagging"}
+
+
+def _s3_targets(self, resource: str, object_tags: dict | None = None) -> list[tuple[str, str]]:
     """The S3 actions of a request: moto's name, corrected per subresource; HeadBucket is ListBucket;
-    a multi-object delete is DeleteObject; CopyObject also reads its source with GetObject."""
+    a multi-object delete is DeleteObject; CopyObject also reads its source with GetObject; a
+    PutObject (or copy, or multipart upload) that sets tags also needs s3:PutObjectTagging
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, "Permissions")."""
     action = self.data.get("Action", "")
     query = getattr(self, "querystring", None) or {}
     method = getattr(self, "method", "")
@@ -382,8 +468,14 @@ def _s3_targets(self, resource: str) -> list[tuple[str, str]]:
         action = next((a for sub, a in _S3_BUCKET.get(method, {}).items() if sub in query), action)
         if method == "POST" and "delete" in query:
             return [("s3:DeleteObject", f"{resource}/*")]
+    elif "tagging" in query and method in _S3_OBJECT_TAGGING:
+        action = _S3_OBJECT_TAGGING[method]
+        if "versionId" in query:
+            action = action.replace("ObjectTagging", "ObjectVersionTagging")
     action = {"HeadBucket": "ListBucket"}.get(action, action)
     targets = [(f"s3:{action}", resource)]
+    if action == "PutObject" and object_tags:
+        targets.append(("s3:PutObjectTagging", resource))
     source = self.headers.get("x-amz-copy-source")
     if source and method == "PUT":
         path = unquote(source.split("?", 1)[0]).lstrip("/")
@@ -448,8 +540,9 @@ def authenticate_and_authorize(self, iam_request_cls, resource: str = "*") -> No
     principal, _ = resolved
     operation = self._get_action() if service != "s3" else ""  # for a REST API, this also matches the URI labels
     p = _params(self)
+    object_tags = _s3_object_tags(self) if service == "s3" else None
     if service == "s3":
-        targets = _s3_targets(self, resource)
+        targets = _s3_targets(self, resource, object_tags)
     else:
         targets = _targets(self, service, operation, p, region, self.current_account)
     if service == "s3":
@@ -461,7 +554,7 @@ def authenticate_and_authorize(self, iam_request_cls, resource: str = "*") -> No
         elif service == "s3" and action == "kms:Decrypt":  # S3 calls KMS from the key's (the bucket's) Region
             context = {"kms:ViaService": f"s3.{arn.split(':')[3]}.amazonaws.com", "kms:CallerAccount": principal.account}
         else:
-            context = _request_context(service, action, p)
+            context = _request_context(service, action, p, object_tags)
         decision = decide(principal, action.split(":")[0], action, arn, region, context)
         if not decision.allowed and mode() == "enforce":
             _deny(self, service, principal.arn, action, arn, decision.message())  # S3 answers AccessDenied, KMS's too

@@ -27,7 +27,10 @@ back, with the account's own clients, what CloudFormation should have configured
    statement (Deny "*" s3:* when `Bool aws:SecureTransport` is "false") denies every GetObject
    and PutObject with a 403. Requests to AWS through an SDK are always over TLS, so the
    replacement evaluates `aws:SecureTransport` as true (a statement that only applies to
-   plain-HTTP requests is left out) and hands the rest of the policy to moto's evaluation.
+   plain-HTTP requests is left out) and hands the rest of the policy to moto's evaluation, but for
+   statements with any other condition (the research spoke's Deny on s3:RequestObjectTag, which
+   moto would apply unconditionally): hubsim.patches.authz evaluates those, with their
+   conditions, on every request.
 5. `moto.events.models.Rule.send_to_targets` forwards an event to an event bus in another
    account or Region with `PutEvents` in that account, which rewrites it: `account` becomes the
    receiving account, `resources` is emptied and `id` and `time` are new. On AWS the forwarded
@@ -49,6 +52,10 @@ back, with the account's own clients, what CloudFormation should have configured
    error of any rule, skipping the rules after it. The replacement sends each event with its own
    id to the rules of the default bus, one rule's failure not stopping the next (recorded in
    `undelivered`). moto still sends "Object Tags Added" after every PutObject, tagged or not.
+7. `moto.s3.models.S3Backend.get_object_tagging` (and put/delete) keep an object's tags in the
+   tagger of the backend that served the request, the caller's account: GetObjectTagging by the
+   hub's import role on a research-account object answered an empty TagSet. The replacements use
+   the tagger of the bucket owner's backend, where the object's own PutObject put them.
 """
 import copy
 import json
@@ -79,13 +86,15 @@ PATCH = Patch(
         "incl. EventBridgeConfiguration, VersioningConfiguration, PublicAccessBlockConfiguration, "
         "OwnershipControls, BucketKeyEnabled); no moto CloudFormation model for AWS::S3::BucketPolicy "
         "and AWS::SQS::QueuePolicy; moto.kms.models.Key.create_from_cloudformation_json (KeyPolicy kept "
-        "as an object); moto.s3.models.FakeBucket.get_permission (Deny on aws:SecureTransport false "
-        "denies everything); moto.events.models.Rule.send_to_targets (a cross-account event-bus target "
+        "as an object); moto.s3.models.FakeBucket.get_permission (a conditional Deny, aws:SecureTransport "
+        "false among them, denies everything); moto.events.models.Rule.send_to_targets (a cross-account event-bus target "
         "re-puts the event, losing its account, resources, id and time; EventTemplateParser's default "
         "shape drops account); "
-        "moto.s3.notifications._send_event_bridge_message (one constant event id, every bus, errors swallowed)"
+        "moto.s3.notifications._send_event_bridge_message (one constant event id, every bus, errors swallowed); "
+        "moto.s3.models.S3Backend.get/put/delete_object_tagging (tags in the caller's account, not the bucket's)"
     ),
-    covered_by="tests/seams/test_s3.py::test_research_spoke_forwards_import_manifests_to_the_hub_bus",
+    covered_by="tests/seams/test_s3.py::test_research_spoke_forwards_import_manifests_to_the_hub_bus, "
+               "tests/seams/test_s3_request_tags.py::test_another_account_reads_the_tags_the_owner_put",
 )
 
 _original_bucket_create = s3_models.FakeBucket.create_from_cloudformation_json.__func__
@@ -280,11 +289,18 @@ def _applies_over_tls(statement: dict) -> bool:
     return True
 
 
+def _moto_reads(statement: dict) -> bool:
+    """Over TLS, and no condition but aws:SecureTransport: moto's evaluator gets it right."""
+    others = {op for op, keys in (statement.get("Condition") or {}).items()
+              if not (op in ("Bool", "BoolIfExists") and isinstance(keys, dict) and set(keys) == {"aws:SecureTransport"})}
+    return _applies_over_tls(statement) and not others
+
+
 def get_permission(self, action: str, resource: str) -> Any:
     if self.policy is None:
         return PermissionResult.NEUTRAL
     document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
-    statements = [s for s in _as_list(document.get("Statement", [])) if _applies_over_tls(s)]
+    statements = [s for s in _as_list(document.get("Statement", [])) if _moto_reads(s)]
     return IAMPolicy(json.dumps({**document, "Statement": statements})).is_action_permitted(action, resource)
 
 
@@ -380,8 +396,34 @@ def send_event_bridge_message(account_id: str, bucket, event_name: str, key) -> 
                                 "error": f"{type(error).__name__}: {error}"})
 
 
+# --- 7. object tags kept in the bucket owner's account ------------------------------------------
+_original_tagging = {name: getattr(s3_models.S3Backend, name)
+                     for name in ("get_object_tagging", "put_object_tagging", "delete_object_tagging")}
+
+
+def _owner(backend, bucket_name: str):
+    """The s3 backend of the account that owns the bucket (the caller's backend finds it in any account)."""
+    account = backend.get_bucket(bucket_name).account_id
+    return backend if account == backend.account_id else s3_models.s3_backends[account][backend.partition]
+
+
+def get_object_tagging(self, key):
+    return _original_tagging["get_object_tagging"](_owner(self, key.bucket_name), key)
+
+
+def put_object_tagging(self, key, tags):
+    return _original_tagging["put_object_tagging"](_owner(self, key.bucket_name), key, tags)
+
+
+def delete_object_tagging(self, bucket_name: str, key_name: str, version_id: str | None = None):
+    return _original_tagging["delete_object_tagging"](_owner(self, bucket_name), bucket_name, key_name, version_id)
+
+
 def apply() -> None:
     s3_models.FakeBucket.create_from_cloudformation_json = classmethod(bucket_create_from_cloudformation_json)
+    s3_models.S3Backend.get_object_tagging = get_object_tagging
+    s3_models.S3Backend.put_object_tagging = put_object_tagging
+    s3_models.S3Backend.delete_object_tagging = delete_object_tagging
     s3_models.FakeBucket.get_permission = get_permission
     kms_models.Key.create_from_cloudformation_json = classmethod(key_create_from_cloudformation_json)
     _register_models()

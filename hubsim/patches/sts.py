@@ -24,11 +24,17 @@ its own account) and for session tags (https://docs.aws.amazon.com/IAM/latest/Us
   (keys 128, values 256 characters): ValidationError / PackedPolicyTooLarge as STS answers.
 - The session remembers its tags, session policy and issue time (`session_of(access_key_id)`), so
   bedrock-runtime evaluates `aws:PrincipalTag/*`, the session policy and `aws:TokenIssueTime`.
+- GetCallerIdentity answers for the principal every check evaluates (hubsim.principals), so its
+  UserId is the aws:userid a policy compares: an account's root (moto's default keys, the engine's
+  account switch) answers the account id and its root ARN, where moto answers a fake user
+  "AKIAIOSFODNN7EXAMPLE" or the switch role's session.
+  https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 """
 import json
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
+from moto.core.responses import ActionResult
 from moto.sts import models as sts_models
 from moto.sts import responses as sts_responses
 from moto.sts.exceptions import STSClientError
@@ -40,10 +46,12 @@ from hubsim.patches import Patch
 PATCH = Patch(
     name="sts-trust-policy-session-tags",
     replaces="moto.sts.models.STSBackend.assume_role (grants any role, ignores the trust policy), "
-             "moto.sts.responses.TokenResponse.assume_role (drops Tags, no quotas)",
+             "moto.sts.responses.TokenResponse.assume_role (drops Tags, no quotas), "
+             "moto.sts.responses.TokenResponse.get_caller_identity (a fake user for the root's keys)",
     covered_by=", ".join([
         "tests/seams/test_sts.py::test_assume_role_requires_external_id_of_trust_policy",
         "tests/test_tenant_access.py::test_assume_role_honours_trust_principal_tags_and_quotas",
+        "tests/seams/test_s3_request_tags.py::test_caller_identity_is_the_userid_policies_compare",
     ]),
 )
 
@@ -214,9 +222,20 @@ def response_assume_role(self):
     return result
 
 
+def response_get_caller_identity(self):
+    """TokenResponse.get_caller_identity for the principal as hubsim.principals resolves it."""
+    resolved = principals.resolve(self.get_access_key(), self.headers.get("X-Amz-Security-Token"), self.current_account)
+    if resolved is not None and resolved[0].is_root:  # sessions and users: moto answers as they resolve
+        root = resolved[0]
+        return ActionResult({"UserId": root.user_id, "Account": root.account, "Arn": root.arn})
+    return _originals["caller"](self)
+
+
 def apply() -> None:
     if _originals:
         return
     _originals["response"] = sts_responses.TokenResponse.assume_role
     sts_responses.TokenResponse.assume_role = response_assume_role
+    _originals["caller"] = sts_responses.TokenResponse.get_caller_identity
+    sts_responses.TokenResponse.get_caller_identity = response_get_caller_identity
     sts_models.STSBackend.assume_role = _originals.setdefault("backend", sts_models.STSBackend.assume_role)

@@ -123,3 +123,24 @@ def undelivered_queue_url() -> str:
 def credentials_url() -> str:
     """The tenant credential broker's function URL (set on the step that records it for the tenant)."""
     return _required("CREDENTIALS_URL")
+
+
+def retirement_state_machine_arn() -> str:
+    """The retirement workflow the decision door starts (hubctl retire)."""
+    return _required("RETIREMENT_STATE_MACHINE_ARN")
+
+
+# --- audit anchoring (genai_hub.digests) -------------------------------------------------------
+
+def audit_digest_bucket() -> str:
+    """The Object Lock bucket of the signed digests (digests/) and the daily exports (exports/audit/)."""
+    return _required("AUDIT_DIGEST_BUCKET")
+
+
+def audit_digest_key_arn() -> str:
+    """The asymmetric KMS key that signs the digests (ECC_NIST_P256, SIGN_VERIFY)."""
+    return _required("AUDIT_DIGEST_KEY_ARN")
+
+
+def hub_account_id() -> str:
+    return _required("HUB_ACCOUNT_ID")

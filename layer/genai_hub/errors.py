@@ -90,6 +90,10 @@ class PolicyNotFound(HubError):
     """No evaluation policy of that name in data/evaluation_policies/."""
 
 
+class RetirementNotConfirmed(HubError):
+    """A retirement that needed a second person's confirmation reached its date without one."""
+
+
 class RetirementConflict(HubError):
     """The version cannot be retired in its current state (being imported or evaluated, import failed)."""
 

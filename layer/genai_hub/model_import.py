@@ -5,6 +5,13 @@ S3 -> EventBridge forwards that event to the hub bus. The hub reads the drop thr
 role (the very role Bedrock will use), checks it, verifies the research account's grants, registers
 the version, waits for Bedrock's single import slot, runs the import job and records the result.
 Every step that changes something audits on the model's stream `model#<name>`.
+
+Who submitted a version, as AWS verified it: the research bucket policy refuses an import.json
+whose tag `genai-hub-submitted-by` is not the uploader's own aws:userid (spokes/research.yaml,
+DenyManifestWithoutVerifiedSubmitter), so the tag read back through the import role is the
+submitter (`submitter`), beside the manifest's typed claim `submitted_by`.
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-and-policies.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
 """
 import hashlib
 import json
@@ -17,6 +24,7 @@ from genai_hub.idempotency import idempotent_step
 
 WORKFLOW = "model-import"
 MANIFEST = "import.json"
+SUBMITTER_TAG = "genai-hub-submitted-by"
 _DENIED = ("AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException")
 
 
@@ -24,7 +32,7 @@ def _denied(where: str) -> PolicyDeniesImportRole:
     # On AWS a missing grant shows up here first, as the hub reads the drop through the import role.
     return PolicyDeniesImportRole(
         f"the import role {config.model_import_role_arn()} cannot read {where}: check the research bucket policy "
-        "(s3:GetObject, s3:ListBucket) and key policy (kms:Decrypt) grants"
+        "(s3:GetObject, s3:GetObjectTagging, s3:ListBucket) and key policy (kms:Decrypt) grants"
     )
 
 
@@ -36,10 +44,12 @@ def _credentials(role_arn: str, session: str, external_id: str | None = None) ->
 
 
 class S3Reader:
-    """artifacts.Reader over one S3 prefix, with the import role's credentials."""
+    """artifacts.Reader over one S3 prefix, with the import role's credentials. `versions` holds the
+    version id of each object last read whole or whose tags were read (None: unversioned)."""
 
     def __init__(self, s3, bucket: str, prefix: str):
         self.s3, self.bucket, self.prefix = s3, bucket, prefix
+        self.versions: dict[str, str | None] = {}
 
     def list(self) -> dict[str, int]:
         found = {}
@@ -58,13 +68,28 @@ class S3Reader:
         if end is not None:
             kwargs["Range"] = f"bytes={start}-{end}"
         try:
-            return self.s3.get_object(**kwargs)["Body"].read()
+            found = self.s3.get_object(**kwargs)
         except Exception as exc:
-            if aws.error_code(exc) in ("NoSuchKey", "404"):
-                raise ArtifactMissing(f"{name} is missing from s3://{self.bucket}/{self.prefix}") from None
-            if aws.error_code(exc) in _DENIED:
-                raise _denied(f"s3://{self.bucket}/{self.prefix}{name}") from None
-            raise
+            raise self._error(exc, name) from None
+        if end is None:
+            self.versions[name] = found.get("VersionId")
+        return found["Body"].read()
+
+    def tags(self, name: str) -> dict[str, str]:
+        """The object's tags (GetObjectTagging), with read's errors."""
+        try:
+            found = self.s3.get_object_tagging(Bucket=self.bucket, Key=self.prefix + name)
+        except Exception as exc:
+            raise self._error(exc, name, "tags") from None
+        self.versions[name] = found.get("VersionId")
+        return {t["Key"]: t["Value"] for t in found.get("TagSet", [])}
+
+    def _error(self, exc: Exception, name: str, what: str = "") -> Exception:
+        if aws.error_code(exc) in ("NoSuchKey", "404"):
+            return ArtifactMissing(f"{name} is missing from s3://{self.bucket}/{self.prefix}")
+        if aws.error_code(exc) in _DENIED:
+            return _denied(f"s3://{self.bucket}/{self.prefix}{name}" + (f" ({what})" if what else ""))
+        return exc
 
 
 def _reader(location: dict, session: str) -> S3Reader:
@@ -95,17 +120,44 @@ def drop_location(event: dict) -> dict:
     return {"bucket": bucket, "prefix": prefix, "key": key, "s3_uri": f"s3://{bucket}/{prefix}"}
 
 
+def submitter_of(user_id: str | None) -> dict | None:
+    """{user_id, account, person} of a verified aws:userid: a role session "AROA...:<session
+    name>" is the person its session names (an IAM Identity Center user's is their user name), an
+    IAM user "AIDA..." and the root (the account id) are their id. None without a tag (a drop
+    written before its spoke required one, imported again by hand).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html"""
+    if not user_id:
+        return None
+    person = user_id.split(":", 1)[1] if ":" in user_id else user_id
+    return {"user_id": user_id, "account": config.research_account_id(), "person": person}
+
+
+def _read_manifest_and_submitter(reader: S3Reader) -> tuple[bytes, str | None]:
+    """import.json and its submitter tag, of one version of it: a manifest written again between the
+    two reads is read again (that upload's own event imports it too)."""
+    for _ in range(3):
+        user_id = reader.tags(MANIFEST).get(SUBMITTER_TAG)
+        tagged = reader.versions.get(MANIFEST)
+        raw = reader.read(MANIFEST)
+        if reader.versions.get(MANIFEST) == tagged:
+            return raw, user_id
+    raise InvalidInput(f"s3://{reader.bucket}/{reader.prefix}{MANIFEST}: rewritten while it was read; its latest upload "
+                       "starts its own import", field="$")
+
+
 def read_manifest(step: dict) -> dict:
-    """The drop's location and its validated import.json (read through the import role)."""
+    """The drop's location, its validated import.json and who submitted it as AWS verified it (the
+    manifest's tag, read through the import role)."""
     location = drop_location(step["event"])
-    raw = _reader(location, "read-manifest").read(MANIFEST)
+    raw, user_id = _read_manifest_and_submitter(_reader(location, "read-manifest"))
     source = f"s3://{location['bucket']}/{location['key']}"
     try:
         document = json.loads(raw)
     except ValueError as exc:
         raise InvalidInput(f"{source}: not valid JSON ({exc})", field="$") from None
     manifest = schemas.validate_document("import-manifest", document, source=source)
-    return {"manifest": manifest, "location": location, "model_id": f"{manifest['model_name']}:{manifest['version']}"}
+    return {"manifest": manifest, "location": location, "model_id": f"{manifest['model_name']}:{manifest['version']}",
+            "submitter": submitter_of(user_id)}
 
 
 @idempotent_step
@@ -201,20 +253,22 @@ class VersionExists(Exception):
 
 @idempotent_step
 def register_version(step: dict) -> dict:
-    """IMPORTING with its lineage; a version that exists (and did not fail) is never imported twice."""
+    """IMPORTING with its lineage and verified submitter (`submitter`, None for an untagged drop,
+    beside the manifest's claim `submitted_by`); a version that exists (and did not fail) is never
+    imported twice."""
     drop, execution = step["drop"], step["context"]["execution"]
     manifest = drop["manifest"]
     item = {
         **_version_key(manifest), "kind": "model-version", "model_name": manifest["model_name"], "version": manifest["version"],
         "status": "IMPORTING", "base_model": manifest["base_model"], "lineage": manifest["lineage"],
         "requested_tenants": manifest["requested_tenants"], "evaluation_policy": manifest.get("evaluation_policy"),
-        "submitted_by": manifest["submitted_by"], "artifacts": drop["location"]["s3_uri"], "checks": step["checks"],
-        "execution": execution, "created_at": registry.now(), "updated_at": registry.now(),
+        "submitted_by": manifest["submitted_by"], "submitter": drop.get("submitter"), "artifacts": drop["location"]["s3_uri"],
+        "checks": step["checks"], "execution": execution, "created_at": registry.now(), "updated_at": registry.now(),
     }
     if not _put_version(item, "attribute_not_exists(pk) OR #st = :failed", {":failed": "FAILED"}):
         raise VersionExists(f"{drop['model_id']} is registered already: a duplicate drop is not imported twice")
     _audit(step, "RegisterVersion", status="IMPORTING", artifacts=drop["location"]["s3_uri"], base_model=manifest["base_model"],
-           lineage=manifest["lineage"], checks=step["checks"])
+           lineage=manifest["lineage"], checks=step["checks"], submitter=drop.get("submitter"))
     return {"status": "IMPORTING"}
 
 
@@ -325,7 +379,7 @@ def mark_import_failed(step: dict) -> dict:
     item = {**_version_key(manifest), "kind": "model-version", "model_name": manifest["model_name"], "version": manifest["version"],
             "status": "FAILED", "failure_error": error, "failure_reason": reason, "artifacts": drop["location"]["s3_uri"],
             "base_model": manifest["base_model"], "lineage": manifest["lineage"], "submitted_by": manifest["submitted_by"],
-            "execution": execution, "updated_at": registry.now()}
+            "submitter": drop.get("submitter"), "execution": execution, "updated_at": registry.now()}
     if job.get("job_arn"):
         item["import_job_arn"] = job["job_arn"]
     # Only a version this execution registered, or one that failed before: a failed duplicate drop

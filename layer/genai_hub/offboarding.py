@@ -23,7 +23,7 @@ step tolerates what an earlier attempt already did).
 """
 from datetime import datetime, timedelta, timezone
 
-from genai_hub import access, audit, aws, budget, config, metering, registry, rejections, schemas
+from genai_hub import access, audit, aws, budget, config, decisions, metering, registry, rejections, schemas
 from genai_hub.errors import HubError, InvalidInput, TenantNotFound, caught
 from genai_hub.idempotency import idempotent_step
 
@@ -70,6 +70,8 @@ def validate_request(event: dict) -> dict:
     if not isinstance(event, dict) or event.get("detail-type") != DETAIL_TYPE:
         raise InvalidInput(f"$.detail-type: expected {DETAIL_TYPE!r}", field="$.detail-type")
     request = schemas.validate_detail(DETAIL_TYPE, event.get("detail"))
+    # Who asked, as the decision door verified it (hubctl); an event sent otherwise names a claim only.
+    request["requester"] = decisions.verified_requester(event.get("detail"), "offboard")
     tenant_id = request["tenant_id"]
     try:
         tenant = registry.get_tenant(tenant_id)
@@ -111,7 +113,8 @@ def cut_access(step: dict) -> dict:
         registry.update_item(
             {"pk": registry.tenant_pk(tenant_id), "sk": "META"},
             {"status": "OFFBOARDING", "offboarding": {"execution": execution, "reason": request["reason"],
-                                                      "requested_by": request["requested_by"], "previous_status": previous,
+                                                      "requested_by": request["requested_by"], "requester": request.get("requester"),
+                                                      "previous_status": previous,
                                                       "access_cut_at": cut_at, "failed": False}},
             condition="(#status IN (:active, :suspended) AND attribute_not_exists(#upd.execution)) "
                       "OR (#status = :offboarding AND #off.failed = :true)",

@@ -21,8 +21,8 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 
-from genai_hub import access, audit, aws, config, registry, rejections, schemas
-from genai_hub.errors import (AlreadyRetired, InvalidInput, RetirementConflict, RetirementInProgress,
+from genai_hub import access, audit, aws, config, decisions, registry, rejections, schemas
+from genai_hub.errors import (AlreadyRetired, InvalidInput, RetirementConflict, RetirementInProgress, RetirementNotConfirmed,
                               caught, rejected_field)
 from genai_hub.idempotency import idempotent_step
 
@@ -123,8 +123,13 @@ def validate_request(event: dict) -> dict:
     if request["successor"] == model_id:
         raise InvalidInput("$.successor: a version cannot succeed itself", field="$.successor")
     scope = "all" if request["tenants"] == "all" else sorted(request["tenants"])
+    requester = decisions.verified_requester(event.get("detail"), "retire")
+    if requester is None and decisions.needs_confirmation(scope):
+        raise InvalidInput("$.decision_id: a retirement of every tenant needs a second person's confirmation (the decision "
+                           "policy's four_eyes.retirement_all_needs_confirmation): request it through the decision door "
+                           "(hubctl retire), which records who asked", field="$.decision_id")
     return {**request, "model_id": model_id, "scope": scope, "retire_at": _iso(retire_at),
-            "retirement_id": retirement_id(model_id, scope)}
+            "retirement_id": retirement_id(model_id, scope), "requester": requester}
 
 
 def _target(request: dict) -> dict:
@@ -196,7 +201,7 @@ def plan_retirement(step: dict) -> dict:
     record = {**key, "kind": "retirement", "retirement_id": request["retirement_id"], "model_id": request["model_id"],
               "model": request["model"], "version": request["version"], "target": target["kind"], "scope": request["scope"],
               "retire_at": request["retire_at"], "successor": request["successor"], "reason": request["reason"],
-              "requested_by": request["requested_by"], "status": "PLANNED", "execution": execution,
+              "requested_by": request["requested_by"], "requester": request["requester"], "status": "PLANNED", "execution": execution,
               "previous_status": target["version_status"], "requested_at": registry.now(), "updated_at": registry.now()}
     try:
         # The lock: one live retirement per model and scope; from now on it blocks new grants in scope.
@@ -324,6 +329,18 @@ def await_retirement_date(step: dict) -> dict:
 # --- revoke, finish ------------------------------------------------------------------------------------
 
 @idempotent_step
+def check_confirmation(step: dict) -> dict:
+    """At the date: a retirement of every tenant the decision policy wants confirmed goes ahead only if a
+    second person confirmed it (genai_hub.decisions); otherwise it is called off, grants restored."""
+    plan = step["plan"]
+    record = registry.get_item(record_key(plan["model_id"], plan["retirement_id"])) or {}
+    if decisions.needs_confirmation(plan["scope"]) and not record.get("confirmed_by"):
+        raise RetirementNotConfirmed(f"nobody confirmed the retirement of {plan['model_id']} for every tenant before its date "
+                                     f"{plan['retire_at']} (four_eyes.retirement_all_needs_confirmation): called off")
+    return {"confirmed_by": record.get("confirmed_by")}
+
+
+@idempotent_step
 def revoke_tenant_access(step: dict) -> dict:
     """Cut one batch of tenants off the model in the hub, before anything is deleted: their grants are
     marked REVOKED (a new session no longer names the model), their profile of it is retagged (a
@@ -401,6 +418,8 @@ def finish_retirement(step: dict) -> dict:
 def _stop_reason(step: dict) -> tuple[bool, str, str]:
     """(cancelled?, by whom, why) from the wait's error: `hubctl retire --cancel` or a failure."""
     name, message = caught(step["error"])
+    if name == "RetirementNotConfirmed":
+        return True, "genai-hub", message
     if name == "RetirementCancelled":
         try:
             cause = json.loads(step["error"].get("Cause") or "{}")

@@ -33,6 +33,7 @@ def _session_of_role(engine, role_arn: str, *statements: dict) -> boto3.session.
 
 
 RESEARCH_ACCOUNT = "111111111111"
+OWN_TAG = f"genai-hub-submitted-by={RESEARCH_ACCOUNT}"  # the research account's root: its aws:userid is the account id
 HUB_IMPORT_ROLE = f"arn:aws:iam::{HUB_ACCOUNT}:role/genai-hub-model-import"
 HUB_VERIFIER_ROLE = f"arn:aws:iam::{HUB_ACCOUNT}:role/genai-hub-grants-verifier"
 
@@ -74,9 +75,13 @@ def test_research_spoke_forwards_import_manifests_to_the_hub_bus(engine):
     s3, hub_sqs = research.client("s3"), engine.client("sqs")
 
     # When a model's config and then its import manifest are uploaded (the bucket policy's
-    # DenyInsecureTransport does not apply: SDK requests are over TLS)
+    # DenyInsecureTransport does not apply: SDK requests are over TLS), the manifest tagged with its
+    # uploader's own UserId (the account's root here: the account id), as DenyManifestWithoutVerifiedSubmitter requires
     s3.put_object(Bucket=bucket, Key="models/m1/config.json", Body=b"{}")
-    s3.put_object(Bucket=bucket, Key="models/m1/import.json", Body=json.dumps({"model": "m1"}).encode())
+    s3.put_object(Bucket=bucket, Key="models/m1/import.json", Body=json.dumps({"model": "m1"}).encode(), Tagging=OWN_TAG)
+    with pytest.raises(ClientError) as untagged:
+        s3.put_object(Bucket=bucket, Key="models/m1/import.json", Body=b"{}")
+    assert untagged.value.response["Error"]["Code"] == "AccessDenied"
     assert json.loads(s3.get_object(Bucket=bucket, Key="models/m1/import.json")["Body"].read()) == {"model": "m1"}
 
     # Then exactly the manifest's "Object Created" reached the hub bus, as the research account's event
@@ -89,18 +94,21 @@ def test_research_spoke_forwards_import_manifests_to_the_hub_bus(engine):
     assert event["resources"] == [f"arn:aws:s3:::{bucket}"]
     assert ISO_8601_UTC.match(event["time"]), event["time"]
     # and every S3 event has its own id
-    s3.put_object(Bucket=bucket, Key="models/m2/import.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="models/m2/import.json", Body=b"{}", Tagging=OWN_TAG)
     [second] = [json.loads(m["Body"]) for m in _drain(hub_sqs, hub_queue)]
     assert second["detail"]["object"]["key"] == "models/m2/import.json" and second["id"] != event["id"]
 
     # The bucket: policy granting the hub's import role, SSE-KMS with the key, and the other settings
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(statements) == {"AllowHubImportRoleRead", "AllowHubImportRoleList", "DenyInsecureTransport"}
-    for sid, action, resource in (("AllowHubImportRoleRead", "s3:GetObject", f"arn:aws:s3:::{bucket}/*"),
+    assert set(statements) == {"AllowHubImportRoleRead", "AllowHubImportRoleList", "DenyManifestWithoutVerifiedSubmitter",
+                               "DenyInsecureTransport"}
+    for sid, action, resource in (("AllowHubImportRoleRead", ["s3:GetObject", "s3:GetObjectTagging"], f"arn:aws:s3:::{bucket}/*"),
                                   ("AllowHubImportRoleList", "s3:ListBucket", f"arn:aws:s3:::{bucket}")):
         assert statements[sid]["Effect"] == "Allow" and statements[sid]["Principal"] == {"AWS": HUB_IMPORT_ROLE}
         assert (statements[sid]["Action"], statements[sid]["Resource"]) == (action, resource)
+    assert statements["DenyManifestWithoutVerifiedSubmitter"]["Condition"] == {
+        "StringNotEquals": {"s3:RequestObjectTag/genai-hub-submitted-by": "${aws:userid}"}}
     assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
     assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -135,7 +143,7 @@ def test_research_spoke_forwards_import_manifests_to_the_hub_bus(engine):
     engine.client("events").remove_targets(Rule="seam-import-manifests", EventBusName="genai-hub-bus", Ids=["queue"])
     engine.client("events").delete_rule(Name="seam-import-manifests", EventBusName="genai-hub-bus")
     engine.client("events").delete_event_bus(Name="genai-hub-bus")
-    s3.put_object(Bucket=bucket, Key="models/m3/import.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="models/m3/import.json", Body=b"{}", Tagging=OWN_TAG)
     dlq_url = research.client("cloudformation").describe_stack_resource(
         StackName="genai-hub-research", LogicalResourceId="ForwardDlq")["StackResourceDetail"]["PhysicalResourceId"]
     research_sqs = research.client("sqs")
