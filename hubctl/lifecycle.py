@@ -73,22 +73,21 @@ def prepare_offboard(args):
     return lambda hub: _offboard(hub, args, detail)
 
 
-def _send_and_follow(hub, args, detail_type: str, detail: dict, machine_output: str, doing: str, flags: dict) -> dict | None:
-    """Put the request on the bus; with --wait or --dry-run, the execution it started once ended (None
-    without them). A rejection is one line naming the flag (exit 2); a run not ended in time exit 1."""
+def _send_and_follow(hub, args, detail_type: str, detail: dict, machine_output: str, doing: str, flags: dict,
+                     decision: str | None = None) -> dict | None:
+    """Put the request on the bus (a `decision` through the hub's decision door, as the identity AWS
+    verified); with --wait or --dry-run, the execution it started once ended (None without them). A
+    rejection is one line naming the flag (exit 2); a run not ended in time exit 1."""
+    from hubctl import decide
     from hubctl.follow import execution_of_event, rejected_message, rejection, send_event
 
     tenant_id = detail["tenant_id"]
-    if detail_type == "TenantOffboardingRequested":  # a decision: through the door, as the identity AWS verified
-        from hubctl import decide
-
-        taken = decide.send(hub, {"action": "offboard", "request": detail})
-        event_id = taken["event_id"]
-        views.console.print(f"sent {detail_type} for {tenant_id}{' (dry run)' if args.dry_run else ''} as {taken['acted_as']} "
-                            f"(event {event_id})")
+    if decision:
+        taken = decide.send(hub, {"action": decision, "request": detail})
+        event_id, who = taken["event_id"], f" as {taken['acted_as']}"
     else:
-        event_id = send_event(hub, detail_type, detail)
-        views.console.print(f"sent {detail_type} for {tenant_id}{' (dry run)' if args.dry_run else ''} (event {event_id})")
+        event_id, who = send_event(hub, detail_type, detail), ""
+    views.console.print(f"sent {detail_type} for {tenant_id}{' (dry run)' if args.dry_run else ''}{who} (event {event_id})")
     if not (args.wait or args.dry_run):
         views.console.print(f"  follow it with `hubctl executions list`, then `hubctl tenants show {tenant_id}`")
         return None
@@ -103,7 +102,8 @@ def _send_and_follow(hub, args, detail_type: str, detail: dict, machine_output: 
 
 def _offboard(hub, args, detail: dict) -> int:
     tenant_id = detail["tenant_id"]
-    found = _send_and_follow(hub, args, "TenantOffboardingRequested", detail, "OffboardingStateMachineArn", "offboarding", FLAG_OF_FIELD)
+    found = _send_and_follow(hub, args, "TenantOffboardingRequested", detail, "OffboardingStateMachineArn", "offboarding", FLAG_OF_FIELD,
+                             decision="offboard")
     if found is None:
         return 0
     if found["status"] != "SUCCEEDED":

@@ -53,7 +53,7 @@ def add_parser(sub) -> None:
     retire.add_argument("--successor", metavar="MODEL:VERSION", help="MODEL:VERSION the tenants should move to (in the notice), e.g. support-bot:2.0.0")
     retire.add_argument("--reason", metavar="TEXT", help="why: sent to the tenants and audited (required to start)")
     retire.add_argument("--requested-by", metavar="WHO", default=os.environ.get("USER", "hubctl"),
-                        help="who asks, or who cancels (audited; default $USER)")
+                        help="your name, recorded as a claim beside the identity AWS verified (default $USER)")
     retire.add_argument("--dry-run", action="store_true", help="show the impact (tenants, profiles, imported model) and change nothing")
     retire.add_argument("--wait", action="store_true", help="wait past the retirement date for the revocation and show what was removed")
     retire.add_argument("--cancel", action="store_true",

@@ -73,6 +73,12 @@ def tenant_app():
     return module
 
 
+def session_of(credentials: dict, region: str) -> boto3.session.Session:
+    """A boto3 session with STS credentials (AccessKeyId, SecretAccessKey, SessionToken)."""
+    return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                                 aws_session_token=credentials["SessionToken"], region_name=region)
+
+
 @contextlib.contextmanager
 def signed_in(credentials: dict):
     """hubctl commands inside the block sign as these credentials (as `AWS_PROFILE=...` does on AWS);
@@ -160,10 +166,7 @@ class LocalHub:
         creds = self.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/{ACCOUNT_ADMIN_ROLE}", RoleSessionName="hubsim"
         )["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"], region_name=self.region,
-        )
+        return session_of(creds, self.region)
 
     def person_credentials(self, role_name: str, person: str, tags: dict | None = None, account_id: str = HUB_ACCOUNT,
                            policy_arns: tuple[str, ...] = (), policy: dict | None = None) -> dict:
@@ -192,8 +195,7 @@ class LocalHub:
             "Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": f"{bucket_arn}/*"},
                 {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Encrypt"], "Resource": key_arn}]})
-        return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                                     aws_session_token=creds["SessionToken"], region_name=self.research_region)
+        return session_of(creds, self.research_region)
 
     def decider_credentials(self, person: str, *, operator: bool = False) -> dict:
         """A person of the hub account allowed to decide (genai_hub.decisions, data/decision_policy.json):
@@ -219,10 +221,7 @@ class LocalHub:
         in_spoke = self.account_session(account_id)
         role_arn = self.spokes[account_id]["AppRoleArn"]
         creds = in_spoke.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="tenant-app")["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"], region_name=self.region,
-        )
+        return session_of(creds, self.region)
 
     def tenant_session(self, tenant_id: str, account_id: str) -> boto3.session.Session:
         """A session with the tenant's vended hub credentials, obtained as examples/tenant_app.py does:

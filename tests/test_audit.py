@@ -10,15 +10,22 @@ from genai_hub import audit
 from hubctl.cli import main as hubctl
 
 
-def _records(n: int, stream: str = "tenant#t1") -> list[dict]:
-    records, prev = [], audit.GENESIS
-    for seq in range(1, n + 1):
-        r = {"stream": stream, "seq": seq, "ts": f"2026-11-21T00:00:{seq:02d}.000Z", "workflow": "w", "execution": "e",
-             "action": f"A{seq}", "outcome": "SUCCEEDED", "actor": "admin", "detail": "{}", "prev_hash": prev}
+def relink(records: list[dict]) -> list[dict]:
+    """The records chained from the first on, as audit.append links them: each prev_hash the hash
+    before it, each hash recomputed (internally valid, whatever was changed)."""
+    prev, out = audit.GENESIS, []
+    for r in records:
+        r = dict(r, prev_hash=prev)
         r["hash"] = audit.record_hash(r)
-        records.append(r)
+        out.append(r)
         prev = r["hash"]
-    return records
+    return out
+
+
+def _records(n: int, stream: str = "tenant#t1") -> list[dict]:
+    """An intact chain of n records."""
+    return relink([{"stream": stream, "seq": seq, "ts": f"2026-11-21T00:00:{seq:02d}.000Z", "workflow": "w", "execution": "e",
+                    "action": f"A{seq}", "outcome": "SUCCEEDED", "actor": "admin", "detail": "{}"} for seq in range(1, n + 1)])
 
 
 def test_intact_chain_verifies():

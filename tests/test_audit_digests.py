@@ -16,33 +16,16 @@ from botocore.exceptions import ClientError
 from genai_hub import audit, digests
 from genai_hub.digests import Digest, Version
 from hubctl.cli import main as hubctl
+from test_audit import _records as intact_chain, relink
 
 T1, T2, T3 = "2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z", "2026-11-21T12:00:00Z"
 
 
 # --- building blocks: chains and digests as the hub writes them ---------------------------------------
 
-def _chain(stream: str, n: int, action: str = "A") -> list[dict]:
+def _chain(stream: str, n: int) -> list[dict]:
     """An intact chain of n records (each with a valid hash), as audit.append writes them."""
-    records, prev = [], audit.GENESIS
-    for seq in range(1, n + 1):
-        r = {"stream": stream, "seq": seq, "ts": f"2026-11-21T09:00:{seq:02d}.000Z", "workflow": "w", "execution": "e",
-             "action": f"{action}{seq}", "outcome": "SUCCEEDED", "actor": "admin", "detail": "{}", "prev_hash": prev}
-        r["hash"] = audit.record_hash(r)
-        records.append(r)
-        prev = r["hash"]
-    return records
-
-
-def _rehash(records: list[dict]) -> list[dict]:
-    """The chain recomputed from the first record on: internally valid, with fresh hashes."""
-    prev, out = audit.GENESIS, []
-    for r in records:
-        r = dict(r, prev_hash=prev)
-        r["hash"] = audit.record_hash(r)
-        out.append(r)
-        prev = r["hash"]
-    return out
+    return intact_chain(n, stream)
 
 
 def _version(body: bytes | None, at: str, status: str = "valid", vid: str = "v1") -> Version:
@@ -92,7 +75,7 @@ def test_a_removed_tail_a_rewritten_chain_and_a_deleted_stream_are_named_from_th
     d1 = _digest(T1, streams)
     # When the tail of one is removed, another rewritten with fresh valid hashes, the third deleted
     tampered = {"tenant#a": streams["tenant#a"][:3],
-                "tenant#b": _rehash([dict(r, actor="intruder") for r in streams["tenant#b"]])}
+                "tenant#b": relink([dict(r, actor="intruder") for r in streams["tenant#b"]])}
     assert all(audit.verify_chain(s, r) is None for s, r in tampered.items())  # the chains alone see nothing
     problems = digests.verify(tampered, [d1])
     # Then each is named, with what the digest saw
@@ -303,7 +286,7 @@ def test_a_chain_rewritten_with_fresh_hashes_is_named(onboarded, capsys):
     digest = _write_digest(onboarded)
     # When every record is written again with a detail of the intruder's and fresh, internally valid hashes
     records = _records(onboarded)
-    rewritten = _rehash([dict(r, detail=json.dumps({"models": ["anthropic.claude-3-opus"]})) if r["seq"] == 2 else r for r in records])
+    rewritten = relink([dict(r, detail=json.dumps({"models": ["anthropic.claude-3-opus"]})) if r["seq"] == 2 else r for r in records])
     for record in rewritten:
         _put(onboarded, record)
     assert audit.verify_chain("tenant#acme-retail", _records(onboarded)) is None
@@ -373,7 +356,7 @@ def test_the_daily_export_is_the_days_records_as_json_lines_for_athena(hub):
     table, s3, bucket = hub.outputs["AuditTableName"], hub.client("s3"), hub.outputs["AuditDigestBucketName"]
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
     for stream, n in (("tenant#acme-retail", 3), ("model#support-bot", 2)):
-        for r in _rehash([dict(r, ts=f"{yesterday}T08:00:0{r['seq']}.000Z", actor="ops@example.com" if r["seq"] == 2 else "admin")
+        for r in relink([dict(r, ts=f"{yesterday}T08:00:0{r['seq']}.000Z", actor="ops@example.com" if r["seq"] == 2 else "admin")
                           for r in _chain(stream, n)]):
             _put(hub, r)
     audit.append("tenant#today", action="Today", outcome="SUCCEEDED", workflow="test", execution="e", table=table)

@@ -1,14 +1,13 @@
 """Cross-account model import on the local engine: a bare upload to the research bucket starts it."""
 import json
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from genai_hub import audit
 from hubctl.cli import main as hubctl
 from hubsim import sample_model
-from hubsim.engine import RESEARCH_ACCOUNT, LocalHub
+from hubsim.engine import RESEARCH_ACCOUNT, LocalHub, session_of
 from hubsim.patches import bedrock as bedrock_emulation
 
 IMPORT_ACTIONS = ["RegisterVersion", "CreateImportJob", "MarkImported"]
@@ -104,8 +103,7 @@ def _research_person(hub, bucket: str, name: str):
                 {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": hub.research["ArtifactKeyArn"]}]}))
     role_arn = iam.get_role(RoleName="research-pipeline")["Role"]["Arn"]
     creds = admin.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
-    return boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                                 aws_session_token=creds["SessionToken"], region_name=hub.region)
+    return session_of(creds, hub.region)
 
 
 def test_the_version_records_who_uploaded_the_drop_as_aws_verified_it(hub, research):

@@ -69,8 +69,8 @@ class Caller:
 
     @property
     def person(self) -> str:
-        """Who this is, for four-eyes: the session name of a role session, else the unique id."""
-        return self.user_id.split(":", 1)[1] if self.kind == "role-session" and ":" in self.user_id else self.user_id
+        """Who this is, for four-eyes: as the submitter's person is taken (person_of)."""
+        return person_of(self.user_id)
 
     def as_record(self) -> dict:
         return {"arn": self.arn, "principal_arn": self.principal_arn, "user_id": self.user_id, "account": self.account}

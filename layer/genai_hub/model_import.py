@@ -19,6 +19,7 @@ import time
 from datetime import datetime, timezone
 
 from genai_hub import artifacts, audit, aws, config, grants, registry, rejections, schemas
+from genai_hub.decisions import person_of  # four-eyes compares people one way, submitter and approver alike
 from genai_hub.errors import ArtifactMissing, InvalidInput, PolicyDeniesImportRole, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
 
@@ -128,8 +129,7 @@ def submitter_of(user_id: str | None) -> dict | None:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html"""
     if not user_id:
         return None
-    person = user_id.split(":", 1)[1] if ":" in user_id else user_id
-    return {"user_id": user_id, "account": config.research_account_id(), "person": person}
+    return {"user_id": user_id, "account": config.research_account_id(), "person": person_of(user_id)}
 
 
 def _read_manifest_and_submitter(reader: S3Reader) -> tuple[bytes, str | None]:
