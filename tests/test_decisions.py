@@ -6,23 +6,20 @@ verified ARN. No other principal can answer the workflow: IAM refuses SendTaskSu
 """
 import json
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from conftest import acting_as
 
 from genai_hub import audit, decisions
+from hubctl import decide
 from hubctl.cli import main as hubctl
+from hubctl.stack import Hub
 from hubsim import sample_model
-from hubsim.engine import HUB_ACCOUNT, RESEARCH_ACCOUNT
+from hubsim.engine import HUB_ACCOUNT, RESEARCH_ACCOUNT, session_of
 from hubsim.patches import bedrock as bedrock_emulation
 from test_evaluation import GOOD, _settle, _version
 
-import boto3
-
-
-def _session(credentials: dict, region: str) -> boto3.session.Session:
-    return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
-                                 aws_session_token=credentials["SessionToken"], region_name=region)
 
 
 @pytest.fixture
@@ -89,7 +86,7 @@ def test_no_one_else_can_answer_the_waiting_workflow(hub, waiting, capsys):
     token = hub.client("dynamodb").get_item(TableName=hub.outputs["RegistryTableName"], ConsistentRead=True, Key={
         "pk": {"S": "MODEL#support-bot"}, "sk": {"S": "APPROVAL#1.0.0"}})["Item"]["task_token"]["S"]
     # Given an approver who even knows the task token
-    approver = _session(hub.decider_credentials("dave@example.com"), hub.region)
+    approver = session_of(hub.decider_credentials("dave@example.com"), hub.region)
 
     # When she answers the workflow herself, IAM refuses: only the decision function's role may
     with pytest.raises(ClientError) as refused:
@@ -109,12 +106,19 @@ def test_no_one_else_can_answer_the_waiting_workflow(hub, waiting, capsys):
     # (it finds the URL as a person of the hub would; the stack is read with the hub's own credentials)
     capsys.readouterr()
     with acting_as(outsider):
-        from hubctl import decide
-        from hubctl.stack import Hub
-
-        outsider_hub = Hub(session=_session(outsider, hub.region), endpoint_url=None, outputs=hub.outputs)
+        outsider_hub = Hub(session=session_of(outsider, hub.region), endpoint_url=None, outputs=hub.outputs)
         with pytest.raises(decide.DecisionRefused, match="DeciderPolicy"):
             decide.send(outsider_hub, {"action": "approve", "model": "support-bot", "version": "1.0.0"})
+
+    # When an IAM user of the hub account with the door's policy but no approver tag decides: refused, naming him
+    iam = hub.client("iam")
+    iam.create_user(UserName="frank")
+    iam.attach_user_policy(UserName="frank", PolicyArn=hub.outputs["DeciderPolicyArn"])
+    key = iam.create_access_key(UserName="frank")["AccessKey"]
+    frank = Hub(session=boto3.session.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                                              region_name=hub.region), endpoint_url=None, outputs=hub.outputs)
+    with pytest.raises(decide.DecisionRefused, match=f"arn:aws:iam::{HUB_ACCOUNT}:user/frank may not approve"):
+        decide.send(frank, {"action": "approve", "model": "support-bot", "version": "1.0.0"})
 
     # When the account's root user decides: refused, the trail must name a person
     assert hubctl(["approve", "support-bot", "1.0.0"]) == 1
