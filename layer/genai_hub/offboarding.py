@@ -20,6 +20,13 @@ Compensation: a failure before anything was deleted restores access as it was (A
 profiles granted, or SUSPENDED); once deletion began nothing can be restored, so access stays cut,
 the tenant stays OFFBOARDING with the failure recorded, and a new request finishes the job (each
 step tolerates what an earlier attempt already did).
+
+AWS calls, as documented: Bedrock DeleteInferenceProfile
+(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteInferenceProfile.html) and
+TagResource (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_TagResource.html); DynamoDB
+conditional UpdateItem (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html);
+sessions revoked as IAM describes for role sessions, by aws:TokenIssueTime
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html), through genai_hub.access.
 """
 from datetime import datetime, timedelta, timezone
 

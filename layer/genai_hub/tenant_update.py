@@ -20,6 +20,13 @@ A data residency change is refused: it would move every profile (offboard and on
 Compensation (`undo`): a failure anywhere puts the tenant back as it was: profiles created are
 deleted, settings and tags restored, removed models granted again where their profile still exists
 (a removal whose profile was already deleted gets a new profile of the same model: its ARN changes).
+
+AWS calls, as documented: Bedrock DeleteInferenceProfile
+(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteInferenceProfile.html) and
+TagResource (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_TagResource.html); DynamoDB
+conditional UpdateItem (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html);
+sessions revoked as IAM describes for role sessions, by aws:TokenIssueTime
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html), through genai_hub.access.
 """
 from genai_hub import access, audit, aws, onboarding, registry, rejections, retirement, schemas
 from genai_hub.errors import HubError, InvalidInput, TenantNotFound, caught
