@@ -8,12 +8,21 @@ URL; the hub answers with short-lived credentials of its tenant-access role, sco
 
     # credentials for the AWS CLI (~/.aws/config: credential_process = python examples/tenant_app.py credentials ...)
     python examples/tenant_app.py credentials --url "$URL" --tenant acme-retail
+    # the guardrail every call must carry (AWS CLI: bedrock-runtime converse --guardrail-config "$(...)")
+    python examples/tenant_app.py guardrail --url "$URL" --tenant acme-retail
     # ask a model granted to you (a foundation model through your profile, or an imported model)
     python examples/tenant_app.py ask --url "$URL" --tenant acme-retail --model amazon.nova-pro-v1:0 "Hello"
 
 In your own code, `vended_session(url, tenant_id)` is a boto3 Session whose credentials refresh on
 their own before they expire (RefreshableCredentials); `converse_with_retry` gets new credentials once
-when the hub has revoked the old ones (after a suspension is lifted, or a grant changed).
+when the hub has revoked the old ones (after a suspension is lifted, a grant or the guardrail changed).
+
+Every call must carry your tenant's guardrail (the broker names it: `Guardrail`); the hub's IAM
+refuses a call without it. Clients of a `vended_session` add it to Converse, ConverseStream,
+InvokeModel and InvokeModelWithResponseStream calls that name none. With credentials from elsewhere
+(credential_process), pass `guardrail_config(...)` as Converse's `guardrailConfig`, or its two values
+as InvokeModel's `guardrailIdentifier` and `guardrailVersion`. When the guardrail intervenes, Converse
+answers with stopReason `guardrail_intervened` and the guardrail's message.
 """
 import argparse
 import json
@@ -28,6 +37,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ClientError
 from botocore.session import get_session
+
+
+GUARDRAILED_OPERATIONS = ("Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream")
 
 
 class AccessRefused(Exception):
@@ -79,11 +91,22 @@ def vended_session(url: str, tenant_id: str, session: boto3.session.Session | No
         return {"access_key": document["AccessKeyId"], "secret_key": document["SecretAccessKey"],
                 "token": document["SessionToken"], "expiry_time": document["Expiration"]}
 
+    def carry_guardrail(params: dict, model, **kwargs) -> None:
+        """botocore's provide-client-params hook: the tenant's guardrail on every model call naming none."""
+        if last.get("Guardrail") and model.name in GUARDRAILED_OPERATIONS:
+            config = guardrail_config(last)
+            if model.name.startswith("Converse"):
+                params.setdefault("guardrailConfig", config)
+            else:
+                params.setdefault("guardrailIdentifier", config["guardrailIdentifier"])
+                params.setdefault("guardrailVersion", config["guardrailVersion"])
+
     credentials = RefreshableCredentials.create_from_metadata(metadata=refresh(), refresh_using=refresh, method="genai-hub-broker")
     # The broker vends 15-minute sessions: refresh 2 minutes before the end, not botocore's 15.
     credentials._advisory_refresh_timeout, credentials._mandatory_refresh_timeout = 120, 60
     botocore_session = get_session()
     botocore_session._credentials = credentials
+    botocore_session.register("provide-client-params.bedrock-runtime", carry_guardrail)
     vended = boto3.session.Session(botocore_session=botocore_session, region_name=last.get("Region"))
     vended.hub_models = last  # the tenant's models as the broker last named them
     vended.hub_endpoint_url = endpoint_url
@@ -101,9 +124,18 @@ def model_target(session: boto3.session.Session, model: str) -> str:
     return target
 
 
+def guardrail_config(document: dict) -> dict:
+    """Converse's guardrailConfig for the tenant's guardrail named in the broker's answer `document`."""
+    guardrail = document.get("Guardrail") or {}
+    if not guardrail:
+        raise AccessRefused(403, "NoGuardrail", "the broker named no guardrail: is the hub older than its guardrails?")
+    return {"guardrailIdentifier": guardrail["guardrailIdentifier"], "guardrailVersion": guardrail["guardrailVersion"]}
+
+
 def converse_with_retry(session: boto3.session.Session, model_id: str, prompt: str) -> dict:
-    """Converse once; on AccessDenied get new credentials once (the hub revokes sessions when access
-    changes, and a new session carries what the tenant holds now) and try again."""
+    """Converse once (with the tenant's guardrail, added by the session); on AccessDenied get new
+    credentials once (the hub revokes sessions when access changes, and a new session carries what the
+    tenant holds now, guardrail included) and try again."""
     for attempt in (1, 2):
         runtime = session.client("bedrock-runtime", endpoint_url=getattr(session, "hub_endpoint_url", None))
         try:
@@ -122,6 +154,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", help="the AWS profile whose identity asks for the tenant's credentials")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("credentials", "print credential_process JSON (Version 1) for the AWS CLI"),
+                            ("guardrail", "print your guardrail as the AWS CLI's --guardrail-config wants it (JSON)"),
                             ("ask", "send a prompt to one of your models and print the answer")):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--url", required=True, help="the broker's URL (stack output TenantCredentialsUrl)")
@@ -136,9 +169,15 @@ def main(argv=None) -> int:
             document = fetch_credentials(args.url, args.tenant, base, args.endpoint_url)
             print(json.dumps({k: document[k] for k in ("Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")}))
             return 0
+        if args.command == "guardrail":
+            print(json.dumps(guardrail_config(fetch_credentials(args.url, args.tenant, base, args.endpoint_url))))
+            return 0
         session = vended_session(args.url, args.tenant, base, args.endpoint_url)
         answer = converse_with_retry(session, model_target(session, args.model), args.prompt)
         print(answer["output"]["message"]["content"][0]["text"])
+        if answer.get("stopReason") == "guardrail_intervened":
+            print(f"(the hub's {session.hub_models['Guardrail']['name']} guardrail intervened)", file=sys.stderr)
+            return 4
         return 0
     except AccessRefused as refused:
         print(f"refused: {refused}", file=sys.stderr)

@@ -150,10 +150,22 @@ def _parser() -> argparse.ArgumentParser:
                    ("hubctl tenants list", "hubctl tenants list --output text --query \"[?status=='FAILED'].[tenant_id, failure_reason]\"",
                     "hubctl tenants show acme-retail", "hubctl tenants show acme-retail --output json --query grants"))
     lifecycle.add_actions(tenant_actions)
-    _list_and_show(sub, "models", "imported models and their versions", "every version with status and outcome",
-                   "one model: versions, lineage, import job, evaluation, audit", "model_name", "MODEL",
-                   ("hubctl models list", "hubctl models list --output json --query \"[?status=='AWAITING_APPROVAL']\"",
-                    "hubctl models show support-bot"))
+    model_actions = _list_and_show(sub, "models", "imported models and their versions; foundation models' lifecycle",
+                                   "every version with status and outcome",
+                                   "one model: versions, lineage, import job, evaluation, audit", "model_name", "MODEL",
+                                   ("hubctl models list", "hubctl models list --output json --query \"[?status=='AWAITING_APPROVAL']\"",
+                                    "hubctl models show support-bot", "hubctl models lifecycle"))
+    m_lifecycle = model_actions.add_parser(
+        "lifecycle", help="foundation models tenants hold: Bedrock's lifecycle (ACTIVE/LEGACY, end of life), holders, retirements",
+        description=textwrap.fill(width=100, break_on_hyphens=False, text="Lists each foundation model your tenants hold "
+                    "as Amazon Bedrock's ListFoundationModels reports its lifecycle, with its successor "
+                    "(layer/genai_hub/data/model_successors.json) and its retirements. The hub's lifecycle watch polls "
+                    "daily (LifecycleWatchSchedule): a model entering Legacy is retired for its holders at its end-of-life "
+                    "date, once. --poll runs the watch now (lambda:InvokeFunction on the stack output "
+                    "LifecycleWatchFunctionName)."),
+        epilog=_examples("hubctl models lifecycle", "hubctl models lifecycle --output json --query \"[?status=='LEGACY']\"",
+                         "hubctl models lifecycle --poll"))
+    m_lifecycle.add_argument("--poll", action="store_true", help="run the lifecycle watch now and say what it started")
 
     imp = sub.add_parser("import", help="re-run the import of a research drop by hand (the upload of import.json does it on its own)",
                          epilog=_examples("hubctl import models/support-bot/1.0.0 --requested-by maria@example.com"))
@@ -380,6 +392,8 @@ def _prepare(args, query):
     """Everything checked on this machine (flags, files), then what to run on the hub."""
     from hubctl import budget, reads, retire
 
+    if (args.command, getattr(args, "action", None)) == ("models", "lifecycle") and args.poll:
+        return views.poll_model_lifecycles
     read = reads.READS.get((args.command, getattr(args, "action", None)))
     if read:
         return lambda hub: output.show(read(hub, args), args.output, query) or 0

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DUPLICATED = "acme-retail-us.json"  # delivered three times: one onboarding, two ignored duplicates
 OFFBOARDED, OFFBOARD_REASON = "globex-support", "support desk moved to another provider"
 UPDATED, UPDATE_MODEL, UPDATE_LIMIT = "acme-retail", "anthropic.claude-sonnet-4-20250514-v1:0", "8000"
+LEGACY_MODEL, LEGACY_DAYS = "anthropic.claude-3-5-sonnet-20240620-v1:0", 60  # acme-retail holds it
+GUARDED_QUESTION = "Which stocks should I buy with my savings this year?"  # a denied topic of the strict guardrail
 BUDGET_SECTION = "budget-alerts"
 # People, signed in as AWS verifies them (role session names), not names typed on a command line.
 SUBMITTER, APPROVER, OPERATOR = "ana.research@example.com", "ml-governance-lead@example.com", "platform-admin@example.com"  # samples with "demo_section": this are onboarded in the budget alerts section
@@ -372,6 +374,7 @@ def _tenant_applications(local, hub: Hub) -> int:
                "a system-defined profile": _call(acme, f"us.{next(iter(mine))}")}
     expect(set(refused.values()) == {"AccessDeniedException"},
            "refused as on AWS: " + ", ".join(f"{what} ({code or 'answered'})" for what, code in refused.items()))
+    failures = _guardrails(local, hub, acme, next(iter(mine.values())))
     try:
         tenant_app().fetch_credentials(hub.output("TenantCredentialsUrl"), "acme-retail",
                                        local.tenant_app_session(views.tenant_items(hub, "globex-support")["META"]["spoke_account_id"]),
@@ -380,7 +383,70 @@ def _tenant_applications(local, hub: Hub) -> int:
     except tenant_app().AccessRefused as refusal:
         expect(refusal.error == "AccessNotGranted", f"globex-support's application asking for acme-retail's credentials: "
                                                     f"{refusal.status} {refusal.error} (audited with its verified ARN)")
+    return expect.failures + failures
+
+
+def _guardrails(local, hub: Hub, acme, acme_profile: str) -> int:
+    """Every call carries the tenant's guardrail (IAM refuses one without it); Bedrock applies it."""
+    from hubsim.engine import session_of, tenant_app
+
+    expect = Expect()
+    frozen = acme.get_credentials().get_frozen_credentials()
+    bare = session_of({"AccessKeyId": frozen.access_key, "SecretAccessKey": frozen.secret_key, "SessionToken": frozen.token},
+                      local.region)
+    expect(_call(bare, acme_profile) == "AccessDeniedException",
+           f"acme-retail's call without its guardrail ({acme.hub_models['Guardrail']['name']}) is refused by IAM "
+           "(bedrock:GuardrailIdentifier in the hub's policies)")
+    globex = _tenant_app(local, hub, "globex-support")
+    profile = next(iter(globex.hub_models["profiles"].values()))
+    answer = globex.client("bedrock-runtime").converse(
+        modelId=profile, messages=[{"role": "user", "content": [{"text": GUARDED_QUESTION}]}],
+        guardrailConfig={**tenant_app().guardrail_config(globex.hub_models), "trace": "enabled"})
+    topics = [t["name"] for a in (answer.get("trace", {}).get("guardrail", {}).get("inputAssessment") or {}).values()
+              for t in a.get("topicPolicy", {}).get("topics", [])]
+    expect(answer.get("stopReason") == "guardrail_intervened",
+           f"globex-support ({globex.hub_models['Guardrail']['name']} guardrail) asks {GUARDED_QUESTION!r}: the guardrail "
+           f"intervened ({', '.join(topics) or 'no topic'}) and answered {answer['output']['message']['content'][0]['text']!r}")
     return expect.failures
+
+
+def _model_lifecycle(local, hub: Hub) -> int:
+    """AWS moves a foundation model to Legacy: the hub's lifecycle watch retires it for its holders, once."""
+    from hubsim.patches import bedrock_models
+
+    console = views.console
+    console.print(Rule("Bedrock's model lifecycle"))
+    expect = Expect()
+    model, now = LEGACY_MODEL, datetime.now(timezone.utc).replace(microsecond=0)
+    end = now + timedelta(days=LEGACY_DAYS)
+    console.print(f"Amazon Bedrock moves {model} to Legacy, end of life {end:%Y-%m-%d} (ListFoundationModels says so); "
+                  "the hub's daily lifecycle watch runs (hubctl models lifecycle --poll):")
+    bedrock_models.set_lifecycle(model, "LEGACY", legacy_time=now, end_of_life_time=end)
+    code = _hubctl(["models", "lifecycle", "--poll"], show=True)
+    scheduled = _wait_for_retirement(hub, model)
+    again = _hubctl(["models", "lifecycle", "--poll"], show=False)
+    records = views.retirement_records(hub, model)
+    expect(code == 0 and again == 0 and scheduled is not None and len(records) == 1
+           and scheduled["retire_at"] == end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+           f"one retirement of {model} for {', '.join(scheduled['scope']) if scheduled else 'nobody'} at its end of life "
+           f"{scheduled['retire_at'] if scheduled else '?'}, successor {scheduled.get('successor') if scheduled else '?'} "
+           f"(ModelRetirementScheduled sent); a second poll started none")
+    _hubctl(["models", "lifecycle"], show=True)
+    # The retirement would wait 60 days: the demo calls it off to end (as an operator may, before the date).
+    with signed_in(local.decider_credentials(OPERATOR, operator=True)):
+        cancelled = _hubctl(["retire", model, "--cancel", "--reason", "the demo ends before the end of life"], show=False)
+    expect(cancelled == 0, f"to end the demo, an operator cancels it (hubctl retire {model} --cancel)")
+    return expect.failures
+
+
+def _wait_for_retirement(hub: Hub, model_id: str, timeout: float = 30) -> dict | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [r for r in views.retirement_records(hub, model_id) if r["status"] == "SCHEDULED"]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    return None
 
 
 def _tenant_update(local, hub: Hub) -> int:
@@ -725,6 +791,7 @@ def run(quiet: bool = False) -> int:
 
         failures += _model_import(local, hub, quiet)
         failures += _model_retirement(local, hub, quiet)
+        failures += _model_lifecycle(local, hub)
         failures += _budget_alerts(local, hub, samples, quiet)
         failures += _tenant_update(local, hub)
         failures += _offboarding(local, hub)

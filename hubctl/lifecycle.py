@@ -23,19 +23,21 @@ UPDATE_EXAMPLES = """examples:
   hubctl tenants update acme-retail --remove-model amazon.nova-lite-v1:0 --wait      access revoked first
   hubctl tenants update acme-retail --monthly-limit 8000 --orange 0.95 --cost-center CC-4410 --wait
   hubctl tenants update acme-retail --monthly-limit 8000 --dry-run                   what would change
+  hubctl tenants update acme-retail --guardrail strict --wait                        sessions renewed with it
 A model is added through a profile in the tenant's residency, as at onboarding (refused when it is
 retired or retiring for the tenant, naming its successor). A new limit is used by the next budget run
-(a suspended tenant back under it is restored there). The data residency cannot change: offboard the
+(a suspended tenant back under it is restored there). A new guardrail (one of the hub's: standard,
+strict) revokes the tenant's sessions: the next call carries the new one. The data residency cannot change: offboard the
 tenant and onboard it again."""
 UPDATE_FLAGS = {"$.add_models": "--add-model", "$.remove_models": "--remove-model", "$.budget.monthly_limit_usd": "--monthly-limit",
                 "$.budget.thresholds": "--yellow/--orange", "$.budget.on_red": "--on-red", "$.budget": "--monthly-limit/--yellow/--orange/--on-red",
-                "$.cost_center": "--cost-center", "$": "a change (--add-model, --remove-model, --monthly-limit, ...)", **FLAG_OF_FIELD}
+                "$.cost_center": "--cost-center", "$.guardrail": "--guardrail", "$": "a change (--add-model, --remove-model, --monthly-limit, ...)", **FLAG_OF_FIELD}
 
 
 def add_actions(actions) -> None:
     """`hubctl tenants update` and `hubctl tenants offboard` (tenants list and show are reads)."""
     update = actions.add_parser("update", help="change a tenant: add or remove models, budget, thresholds, RED policy, "
-                                               "cost centre", epilog=UPDATE_EXAMPLES)
+                                               "cost centre, guardrail", epilog=UPDATE_EXAMPLES)
     update.add_argument("tenant_id", metavar="TENANT_ID")
     update.add_argument("--add-model", metavar="MODEL_ID", action="append", help="grant a foundation model (repeat for more)")
     update.add_argument("--remove-model", metavar="MODEL_ID", action="append", help="take a model away (repeat for more)")
@@ -44,6 +46,8 @@ def add_actions(actions) -> None:
     update.add_argument("--orange", metavar="FRACTION", type=float, help="orange threshold, a fraction of the limit (e.g. 0.9)")
     update.add_argument("--on-red", choices=("suspend", "notify-only"), help="what RED does")
     update.add_argument("--cost-center", metavar="CC", help="new cost centre (every profile's cost-allocation tag follows)")
+    update.add_argument("--guardrail", metavar="NAME", help="another of the hub's guardrails (standard, strict): every call "
+                                                            "of the tenant must carry it; its live sessions are revoked")
     update.add_argument("--reason", help="why (audited)")
     update.add_argument("--requested-by", default=os.environ.get("USER", "hubctl"), help="who asks (audited; default $USER)")
     update.add_argument("--dry-run", action="store_true", help="check the change against the tenant and change nothing (waits)")
@@ -157,11 +161,13 @@ def prepare_update(args):
         detail["budget"] = budget
     if args.cost_center is not None:
         detail["cost_center"] = args.cost_center
-    if not set(detail) & {"add_models", "remove_models", "budget", "cost_center"}:
+    if args.guardrail is not None:
+        detail["guardrail"] = args.guardrail
+    if not set(detail) & {"add_models", "remove_models", "budget", "cost_center", "guardrail"}:
         from hubctl.errors import UsageError
 
-        raise UsageError("nothing to change: give --add-model, --remove-model, --monthly-limit, --yellow, --orange, --on-red "
-                         "or --cost-center (a data residency cannot change: offboard and onboard again)")
+        raise UsageError("nothing to change: give --add-model, --remove-model, --monthly-limit, --yellow, --orange, --on-red, "
+                         "--cost-center or --guardrail (a data residency cannot change: offboard and onboard again)")
     if args.reason is not None:
         detail["reason"] = args.reason
     if args.dry_run:
@@ -184,7 +190,8 @@ def _update(hub, args, detail: dict) -> int:
         views.console.print(f"dry run: {tenant_id} ({plan.get('status')}) would get "
                             f"{', '.join(plan.get('add_models') or []) or 'no new model'}, give up "
                             f"{', '.join(plan.get('remove') or {}) or 'no model'}, budget {plan.get('budget', {}).get('monthly_limit_usd')} "
-                            f"USD/month (thresholds {plan.get('budget', {}).get('thresholds')}), cost centre {plan.get('cost_center')}; "
+                            f"USD/month (thresholds {plan.get('budget', {}).get('thresholds')}), cost centre {plan.get('cost_center')}, "
+                            f"guardrail {plan.get('guardrail')}; "
                             "nothing was changed")
         return 0
     if plan.get("duplicate"):
@@ -194,7 +201,8 @@ def _update(hub, args, detail: dict) -> int:
     done = [f"added {', '.join(p['model_id'] for p in changes['added'])}" if changes["added"] else "",
             f"removed {', '.join(changes['removed'])}" if changes["removed"] else "",
             f"budget {changes['budget']['monthly_limit_usd']} USD/month" if "budget" in changes else "",
-            f"cost centre {changes['cost_center']}" if "cost_center" in changes else ""]
+            f"cost centre {changes['cost_center']}" if "cost_center" in changes else "",
+            f"guardrail {changes['guardrail']} (sessions renewed)" if "guardrail" in changes else ""]
     views.console.print(f"updated {tenant_id}: {'; '.join(d for d in done if d)}")
     for profile in changes["added"]:
         views.console.print(f"  modelId for {profile['model_id']}: {profile['profile_arn']}", soft_wrap=True)

@@ -102,6 +102,11 @@ def retirements_list(hub, args) -> Shown:
                  table=lambda: views.print_retirements(views.all_retirements(hub)))
 
 
+def models_lifecycle(hub, args) -> Shown:
+    rows = views.model_lifecycles(hub)
+    return Shown(data=lambda: rows, table=lambda: views.print_model_lifecycles(rows))
+
+
 def executions_list(hub, args) -> Shown:
     keys = ("workflow", "name", "status", "startDate", "stopDate", "executionArn", "stateMachineArn")
     return Shown(data=lambda: [{k: e[k] for k in keys if k in e} for e in views.list_executions(hub)],
@@ -196,7 +201,7 @@ def events_undelivered(hub, args) -> Shown:
 
 READS = {
     ("tenants", "list"): tenants_list, ("tenants", "show"): tenants_show,
-    ("models", "list"): models_list, ("models", "show"): models_show,
+    ("models", "list"): models_list, ("models", "show"): models_show, ("models", "lifecycle"): models_lifecycle,
     ("evaluations", "show"): evaluations_show, ("retirements", "list"): retirements_list,
     ("executions", "list"): executions_list, ("executions", "show"): executions_show,
     ("audit", "show"): audit_show, ("events", "undelivered"): events_undelivered,

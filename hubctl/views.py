@@ -97,7 +97,7 @@ def print_tenant(hub: Hub, tenant_id: str) -> bool:
         console.print(f"[red]no tenant {tenant_id!r} in the registry[/red]")
         return False
     console.print(f"[bold]{meta['display_name']}[/bold] ({tenant_id})  {styled(meta['status'])}")
-    for key in ("data_residency", "allow_global_inference", "cost_center", "spoke_account_id",
+    for key in ("data_residency", "allow_global_inference", "cost_center", "guardrail", "spoke_account_id",
                 "requested_by", "created_at", "activated_at", "failure_error", "failure_reason"):
         if key in meta:
             console.print(f"  {key:<24}{meta[key]}")
@@ -241,6 +241,56 @@ def retirement_records(hub: Hub, model_id: str) -> list[dict]:
         ExpressionAttributeValues={":pk": {"S": f"MODEL#{model_id}"}, ":r": {"S": "RETIREMENT#"}}, ConsistentRead=True)
     found = [from_item(i) for page in pages for i in page["Items"]]
     return sorted((r for r in found if r.get("kind") == "retirement"), key=lambda r: r.get("requested_at", ""))
+
+
+def model_lifecycles(hub: Hub) -> list[dict]:
+    """Each foundation model tenants hold, with Bedrock's lifecycle (ListFoundationModels), its holders,
+    its retirements and whether the lifecycle watch started one (genai_hub.lifecycle_watch)."""
+    from genai_hub import lifecycle_watch
+
+    rows = []
+    for model in hub.client("bedrock").list_foundation_models()["modelSummaries"]:
+        model_id, lifecycle = model["modelId"], model.get("modelLifecycle") or {"status": "ACTIVE"}
+        held = sorted({g["tenant_id"] for g in _index_items(hub, f"MODEL#{model_id}") if g.get("kind") == "grant" and not g.get("revoked_at")})
+        if not held:
+            continue
+        marker = hub.client("dynamodb").get_item(TableName=hub.output("RegistryTableName"), ConsistentRead=True, Key={
+            "pk": {"S": lifecycle_watch.MARKER_PK}, "sk": {"S": f"MODEL#{model_id}"}}).get("Item")
+        when = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in lifecycle.items()}
+        rows.append({"model_id": model_id, "status": lifecycle["status"], "legacy_time": when.get("legacyTime"),
+                     "end_of_life_time": when.get("endOfLifeTime"), "holders": held,
+                     "successor": lifecycle_watch.successors().get(model_id),
+                     "watch_retirement": from_item(marker).get("retire_at") if marker else None,
+                     "retirements": [{k: r.get(k) for k in ("scope", "status", "retire_at", "successor")}
+                                     for r in retirement_records(hub, model_id)]})
+    return rows
+
+
+def print_model_lifecycles(rows: list[dict]) -> None:
+    table = new_table("Foundation models your tenants hold, as Bedrock's lifecycle lists them", "model", "status",
+                      "legacy since", "end of life", "tenants", "successor", "retirement")
+    for r in rows:
+        retiring = "; ".join(f"{x['status']} {x['retire_at']}" for x in r["retirements"]) or (
+            f"started for {r['watch_retirement']}" if r["watch_retirement"] else "")
+        table.add_row(r["model_id"], styled(r["status"]), r["legacy_time"] or "", r["end_of_life_time"] or "",
+                      ", ".join(r["holders"]), r["successor"] or "", retiring)
+    print_table(table)
+    if not any(r["status"] == "LEGACY" for r in rows):
+        console.print("no model your tenants hold is in Legacy; the lifecycle watch polls daily (LifecycleWatchSchedule)")
+
+
+def poll_model_lifecycles(hub: Hub) -> int:
+    """Invoke the lifecycle watch now, as its schedule does (lambda:InvokeFunction on LifecycleWatchFunctionName)."""
+    result = _invoke(hub, "LifecycleWatchFunctionName", "the lifecycle watch")
+    if result is None:
+        return 1
+    for started in result["started"]:
+        console.print(f"retirement requested: {started['model_id']} for {', '.join(started['tenants'])} at {started['retire_at']}"
+                      f"{' (successor ' + started['successor'] + ')' if started.get('successor') else ''}", soft_wrap=True)
+    for left in result["left_alone"]:
+        console.print(f"left alone: {left['model_id']}: {left['why']}")
+    console.print(f"{result['models_checked']} models checked; {len(result['started'])} retirement(s) requested")
+    return 0
 
 
 def all_retirements(hub: Hub) -> list[dict]:
@@ -485,16 +535,24 @@ def verify_audit(hub: Hub, at: str | None = None) -> list:
     return problems
 
 
+def _invoke(hub: Hub, output: str, what: str) -> dict | None:
+    """Invoke the hub function the stack output names, as its schedule does; its result, or None after
+    saying why it failed."""
+    answer = hub.client("lambda").invoke(FunctionName=hub.output(output), Payload=json.dumps({"requested_by": "hubctl"}).encode())
+    result = json.loads(answer["Payload"].read() or b"null") or {}
+    if answer.get("FunctionError"):
+        console.print(f"[red]{what} failed[/red]: {result.get('errorType')}: {result.get('errorMessage')} "
+                      "(its logs: the functions' log group of the stack)")
+        return None
+    return result
+
+
 def write_audit_digest(hub: Hub) -> int:
     """Invoke the digest function, as its schedule does: only its role may sign (the key policy), so an
     operator needs lambda:InvokeFunction on it and nothing else. Lambda Invoke:
     https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html"""
-    answer = hub.client("lambda").invoke(FunctionName=hub.output("AuditDigestFunctionName"),
-                                         Payload=json.dumps({"requested_by": "hubctl"}).encode())
-    result = json.loads(answer["Payload"].read() or b"null") or {}
-    if answer.get("FunctionError"):
-        console.print(f"[red]the digest function failed[/red]: {result.get('errorType')}: {result.get('errorMessage')} "
-                      "(its logs: the functions' log group of the stack)")
+    result = _invoke(hub, "AuditDigestFunctionName", "the digest function")
+    if result is None:
         return 1
     where = f"s3://{hub.outputs.get('AuditDigestBucketName', '<bucket>')}/{result['key']}"
     if not result.get("written"):

@@ -402,8 +402,14 @@ RETURN_VALUES = {
     "AWS::KMS::Key": (None, "arn:{partition}:kms:{region}:{account}:key/{name}", {"Ref": "{name}", "Arn": "{arn}", "KeyId": "{name}"}),
     "AWS::Logs::LogGroup": ("LogGroupName", "arn:{partition}:logs:{region}:{account}:log-group:{name}:*",
                             {"Ref": "{name}", "Arn": "{arn}"}),
+    # A guardrail's ARN ends with its generated id; a version resource names its guardrail's.
+    "AWS::Bedrock::Guardrail": (None, "arn:{partition}:bedrock:{region}:{account}:guardrail/{name}",
+                                {"Ref": "{arn}", "GuardrailArn": "{arn}", "GuardrailId": "{name}", "Version": "DRAFT"}),
+    "AWS::Bedrock::GuardrailVersion": (None, "arn:{partition}:bedrock:{region}:{account}:guardrail/{name}",
+                                       {"Ref": "{name}|1", "GuardrailArn": "{arn}", "GuardrailId": "{name}", "Version": "1"}),
 }
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+GENERATED_IDS = {"AWS::KMS::Key": KEY_ID, "AWS::Bedrock::Guardrail": "a1b2c3d4e5f6", "AWS::Bedrock::GuardrailVersion": "a1b2c3d4e5f6"}
 
 # AWS::Lambda::Permission is a statement of the function's resource-based policy: its properties
 # and the condition each becomes (CloudFormation's AWS::Lambda::Permission page and Lambda's
@@ -516,8 +522,8 @@ class Deployment:
             raise Unresolved(f"{logical} ({resource['Type']}): no plausible value for {attribute}: add it to RETURN_VALUES")
         name_property, arn_format, returns = kind
         given = resource.get("Properties", {}).get(name_property) if name_property else None
-        if resource["Type"] == "AWS::KMS::Key":
-            name = KEY_ID
+        if resource["Type"] in GENERATED_IDS:
+            name = GENERATED_IDS[resource["Type"]]
         elif given is not None:
             name = self.values(given)[0]
         else:

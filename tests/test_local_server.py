@@ -210,6 +210,12 @@ class _TenantCli:
             f"\n[profile {tenant_id}-hub]\nregion = us-east-1\ncredential_process = {sys.executable} "
             f"{ROOT / 'examples' / 'tenant_app.py'} --endpoint-url {server} --profile {tenant_id}-app credentials "
             f"--url {self.outputs['TenantCredentialsUrl']} --tenant {tenant_id}\n"))
+        # The guardrail every call must carry, as docs/tenants.md gets it
+        guardrail = subprocess.run([sys.executable, str(ROOT / "examples" / "tenant_app.py"), "--endpoint-url", server,
+                                    "--profile", f"{tenant_id}-app", "guardrail", "--url", self.outputs["TenantCredentialsUrl"],
+                                    "--tenant", tenant_id], capture_output=True, text=True, timeout=COMMAND_TIMEOUT, env=self.env)
+        assert guardrail.returncode == 0, guardrail.stderr
+        self.guardrail = guardrail.stdout.strip()
 
     def run(self, *args: str, **extra) -> subprocess.CompletedProcess:
         return subprocess.run([self.aws, "--endpoint-url", self.server, *args], capture_output=True, text=True,
@@ -226,8 +232,9 @@ class _TenantCli:
             "pk": {"S": f"TENANT#{self.tenant_id}"}, "sk": {"S": f"PROFILE#{model_id}"}})["Item"]
         return item["profile_arn"]["S"]
 
-    def converse(self, model_id: str, text: str = "Hello", profile: str = "hub") -> subprocess.CompletedProcess:
+    def converse(self, model_id: str, text: str = "Hello", profile: str = "hub", guardrail: bool = True) -> subprocess.CompletedProcess:
         return self.run("bedrock-runtime", "converse", "--profile", f"{self.tenant_id}-{profile}", "--model-id", model_id,
+                        *(("--guardrail-config", self.guardrail) if guardrail else ()),
                         "--messages", json.dumps([{"role": "user", "content": [{"text": text}]}]))
 
 
@@ -258,12 +265,13 @@ def test_a_tenant_follows_the_tenant_guide_with_the_aws_cli(tenant_cli):
         "pk": {"S": "TENANT#globex-support"}, "sk": {"S": "PROFILE#amazon.nova-lite-v1:0"}})["Item"]["profile_arn"]["S"]
     another = tenant_cli.converse(others)
     as_itself = tenant_cli.converse(profile_arn, profile="app")
+    unguarded = tenant_cli.converse(profile_arn, guardrail=False)
 
     # Then its model answers through its profile; a bare foundation model id, another tenant's profile
-    # and its own identity calling the hub's profile are refused
+    # its own identity calling the hub's profile, and a call without its guardrail are refused
     assert answered.returncode == 0, answered.stderr
     assert json.loads(answered.stdout)["output"]["message"]["content"][0]["text"] == "Echo: Hello"
-    for refused in (direct, another, as_itself):
+    for refused in (direct, another, as_itself, unguarded):
         assert refused.returncode != 0 and "AccessDeniedException" in refused.stderr, refused.stderr
 
 

@@ -97,9 +97,17 @@ def test_tenant_access_role_is_trusted_by_the_broker_only_and_limited_by_tags():
     assert trust["Principal"] == {"AWS": {"Fn::GetAtt": ["VendTenantCredentialsRole", "Arn"]}}
     assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     statements = {s["Sid"]: s for s in resources["TenantAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    hub_guardrails = [{"Fn::Sub": "${StandardGuardrail.GuardrailArn}:${StandardGuardrailVersion.Version}"},
+                      {"Fn::Sub": "${StrictGuardrail.GuardrailArn}:${StrictGuardrailVersion.Version}"}]
     assert statements["OwnGrantedApplicationProfiles"]["Condition"]["StringEquals"] == {
-        "aws:ResourceTag/genai-hub:tenant-id": "${aws:PrincipalTag/genai-hub:tenant-id}", "aws:ResourceTag/genai-hub:access": "granted"}
+        "aws:ResourceTag/genai-hub:tenant-id": "${aws:PrincipalTag/genai-hub:tenant-id}", "aws:ResourceTag/genai-hub:access": "granted",
+        "bedrock:GuardrailIdentifier": hub_guardrails}
     assert "bedrock:InferenceProfileArn" in statements["FoundationModelsOnlyThroughHubProfiles"]["Condition"]["ArnLike"]
+    # every invoke statement needs one of the hub's guardrails (a call without one is refused by IAM)
+    invoking = [s for s in statements.values() if s["Effect"] == "Allow" and "bedrock:InvokeModel" in s["Action"]]
+    assert len(invoking) == 3 and all(s["Condition"]["StringEquals"]["bedrock:GuardrailIdentifier"] == hub_guardrails for s in invoking)
+    assert statements["ApplyTheHubGuardrails"]["Resource"] == [{"Fn::GetAtt": ["StandardGuardrail", "GuardrailArn"]},
+                                                              {"Fn::GetAtt": ["StrictGuardrail", "GuardrailArn"]}]
     assert statements["NoSessionWithoutTenantTag"]["Effect"] == "Deny"
 
 

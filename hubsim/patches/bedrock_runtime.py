@@ -132,6 +132,7 @@ from moto.s3.models import s3_backends
 from hubsim import principals
 from hubsim.patches import Patch
 from hubsim.patches import bedrock as bedrock_patch
+from hubsim.patches import bedrock_guardrails as guardrails
 
 PATCH = Patch(
     name="bedrock-runtime",
@@ -307,31 +308,69 @@ def _resource_tags(arn: str) -> dict:
     return {t["Key"]: t["Value"] for t in backend.tagger.list_tags_for_resource(arn).get("Tags", [])}
 
 
-def _authorize(self, caller: principals.Principal, resource_arn: str, context: dict | None = None) -> None:
-    """bedrock:InvokeModel on one resource, as IAM decides it (see the module docstring), by the
-    evaluator every emulated call goes through (hubsim.patches.authz)."""
+def _authorize(self, caller: principals.Principal, resource_arn: str, context: dict | None = None,
+               action: str = INVOKE_ACTION) -> None:
+    """bedrock:InvokeModel (or `action`) on one resource, as IAM decides it (see the module docstring), by
+    the evaluator every emulated call goes through (hubsim.patches.authz)."""
     from hubsim.patches import authz
 
-    decision = authz.decide(caller, "bedrock", INVOKE_ACTION, resource_arn, self.region, context)
+    decision = authz.decide(caller, "bedrock", action, resource_arn, self.region, context)
     if not decision.allowed and authz.mode() == "enforce":
         raise AccessDenied(decision.message())
 
 
-def _authorized_route(self, model_id: str) -> _Route:
+def _authorized_route(self, model_id: str, guardrail: guardrails.Request | None = None) -> _Route:
     """The route of this call, once the caller may invoke it: the resource, and through a profile each
     model behind it. An ARN that does not exist is checked as named (no tags), so one the caller may
-    not invoke is AccessDenied whether it exists or not."""
+    not invoke is AccessDenied whether it exists or not. A call with a guardrail also needs
+    bedrock:ApplyGuardrail on it, and every check carries bedrock:GuardrailIdentifier
+    (hubsim.patches.bedrock_guardrails)."""
     caller = _caller(self)
+    context = {"bedrock:GuardrailIdentifier": guardrail.condition_value} if guardrail else {}
     try:
         route, missing = _route(self.current_account, self.region, model_id), None
     except ResourceNotFound as error:
         route, missing = None, error
-    _authorize(self, caller, route.resource_arn if route else model_id)
+    _authorize(self, caller, route.resource_arn if route else model_id, context or None)
     if missing is not None:
         raise missing
     for model_arn in route.behind:
-        _authorize(self, caller, model_arn, {"bedrock:InferenceProfileArn": route.resource_arn})
+        _authorize(self, caller, model_arn, {"bedrock:InferenceProfileArn": route.resource_arn, **context})
+    if guardrail:
+        _authorize(self, caller, guardrail.guardrail["arn"], None, "bedrock:ApplyGuardrail")
     return route
+
+
+def _guardrail(self, identifier: str | None, version: str | None, trace: str | None) -> guardrails.Request | None:
+    try:
+        return guardrails.resolve(self.current_account, self.region, identifier, version, trace)
+    except guardrails.Validation as error:
+        raise Validation(error.message) from None
+
+
+def _guarded(guardrail: guardrails.Request | None, text: str) -> tuple[dict | None, bool]:
+    """(the prompt's assessment, whether the guardrail blocks it); (None, False) without a guardrail."""
+    if guardrail is None:
+        return None, False
+    assessment, blocked, _ = guardrails.assess(guardrail, "INPUT", text)
+    return assessment, blocked
+
+
+def _guarded_answer(guardrail: guardrails.Request | None, answer: str) -> tuple[str, dict | None, bool]:
+    """(the answer as shown, its assessment, whether the guardrail blocked it)."""
+    if guardrail is None:
+        return answer, None, False
+    assessment, blocked, shown = guardrails.assess(guardrail, "OUTPUT", answer)
+    return (guardrails.blocked_message(guardrail, "OUTPUT") if blocked else shown), assessment, blocked
+
+
+def _guardrail_trace(guardrail: guardrails.Request | None, given: dict | None, answered: dict | None) -> dict:
+    if guardrail is None or not guardrail.trace:
+        return {}
+    trace = {"inputAssessment": {guardrail.guardrail["id"]: given}}
+    if answered is not None:
+        trace["outputAssessments"] = {guardrail.guardrail["id"]: [answered]}
+    return {"guardrail": trace}
 
 
 def _read_script(s3_uri: str) -> dict | None:
@@ -427,7 +466,9 @@ def _text_of(content) -> str:
 def converse(self) -> ActionResult:
     model_id = self._get_param("modelId")
     messages = self._get_param("messages") or []
-    route = _authorized_route(self, model_id)
+    config = self._get_param("guardrailConfig") or {}
+    guardrail = _guardrail(self, config.get("guardrailIdentifier"), config.get("guardrailVersion"), config.get("trace"))
+    route = _authorized_route(self, model_id, guardrail)
     if route.model is not None and not route.model.get("instructSupported", True):
         raise Validation("This action doesn't support the model that you provided. Try again with a supported text or chat model.")
     users = [m for m in messages if m.get("role") == "user"]
@@ -435,12 +476,21 @@ def converse(self) -> ActionResult:
         raise Validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
     prompt = _text_of(users[-1].get("content"))
     everything = _texts(self._get_param("system")) + [t for m in messages for t in _texts(m.get("content"))]
+    given, blocked = _guarded(guardrail, "\n".join(everything))
+    if blocked:  # the model is never called: no tokens, no model metrics
+        return ActionResult({
+            "output": {"message": {"role": "assistant", "content": [{"text": guardrails.blocked_message(guardrail, "INPUT")}]}},
+            "stopReason": "guardrail_intervened", "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+            "metrics": {"latencyMs": 1}, **({"trace": _guardrail_trace(guardrail, given, None)} if guardrail.trace else {}),
+        })
     answer, n_in, n_out, latency = _answer(route, prompt, "\n".join(everything))
+    answer, answered, blocked = _guarded_answer(guardrail, answer)
+    trace = _guardrail_trace(guardrail, given, answered)
     return ActionResult({
         "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
-        "stopReason": "end_turn",
+        "stopReason": "guardrail_intervened" if blocked else "end_turn",
         "usage": {"inputTokens": n_in, "outputTokens": n_out, "totalTokens": n_in + n_out},
-        "metrics": {"latencyMs": latency},
+        "metrics": {"latencyMs": latency}, **({"trace": trace} if trace else {}),
     })
 
 
@@ -463,8 +513,13 @@ def _invoke_prompt(payload) -> tuple[str, str] | None:
 _original_invoke_model = BedrockRuntimeResponse.invoke_model
 
 
+def _header(self, name: str) -> str | None:
+    return self._get_param(name) or self.headers.get(INVOKE_HEADERS[name])
+
+
 def invoke_model(self) -> ActionResult:
-    route = _authorized_route(self, self._get_param("modelId"))
+    guardrail = _guardrail(self, _header(self, "guardrailIdentifier"), _header(self, "guardrailVersion"), _header(self, "trace"))
+    route = _authorized_route(self, self._get_param("modelId"), guardrail)
     if route.model is None and not route.through_profile:
         return _original_invoke_model(self)
     body = self._get_param("body")
@@ -476,12 +531,22 @@ def invoke_model(self) -> ActionResult:
     if found is None:
         raise Validation('Malformed input request: required key [prompt] not found, please reformat your input and try again.')
     prompt, input_text = found
-    answer, n_in, n_out, _ = _answer(route, prompt, input_text)
-    return ActionResult({
-        "body": json.dumps({"generation": answer, "prompt_token_count": n_in,
-                            "generation_token_count": n_out, "stop_reason": "stop"}),
-        "contentType": "application/json",
-    })
+    given, blocked = _guarded(guardrail, input_text)
+    if blocked:
+        answer, n_in, n_out, answered = guardrails.blocked_message(guardrail, "INPUT"), 0, 0, None
+    else:
+        answer, n_in, n_out, _ = _answer(route, prompt, input_text)
+        answer, answered, blocked = _guarded_answer(guardrail, answer)
+    body = {"generation": answer, "prompt_token_count": n_in, "generation_token_count": n_out, "stop_reason": "stop"}
+    if guardrail:  # what Bedrock adds to the model's body when a guardrail is applied
+        body["amazon-bedrock-guardrailAction"] = "INTERVENED" if blocked else "NONE"
+        if guardrail.trace:
+            body["amazon-bedrock-trace"] = _guardrail_trace(guardrail, given, answered)
+    return ActionResult({"body": json.dumps(body), "contentType": "application/json"})
+
+
+INVOKE_HEADERS = {"guardrailIdentifier": "X-Amzn-Bedrock-GuardrailIdentifier", "guardrailVersion": "X-Amzn-Bedrock-GuardrailVersion",
+                  "trace": "X-Amzn-Bedrock-Trace"}
 
 
 def apply() -> None:

@@ -101,9 +101,29 @@ def granted_models(tenant_id: str) -> dict:
     return {"profiles": profiles, "imported_models": imported}
 
 
-def session_policy(hub_account: str, imported_arns: list[str], partition: str = "aws") -> dict:
+class GuardrailUnknown(HubError):
+    """The tenant's guardrail is not one of the hub's (template.yaml HUB_GUARDRAILS)."""
+
+
+def guardrail_of(tenant: dict) -> dict:
+    """The guardrail every call of the tenant must carry: {name, guardrailIdentifier (ARN), guardrailVersion}.
+    A tenant registered before guardrails existed gets the hub's default."""
+    name = tenant.get("guardrail") or config.default_guardrail()
+    known = config.guardrails()
+    if name not in known:
+        raise GuardrailUnknown(f"tenant {tenant.get('tenant_id')}: guardrail {name!r} is not one of the hub's "
+                               f"({', '.join(sorted(known))}); update the tenant with one of them")
+    arn, version = known[name].rsplit(":", 1)
+    return {"name": name, "guardrailIdentifier": arn, "guardrailVersion": version}
+
+
+def session_policy(hub_account: str, imported_arns: list[str], partition: str = "aws", guardrail: dict | None = None) -> dict:
     """The session policy of a tenant's vended session. Profiles are narrowed by the role's tag
-    conditions (ABAC), so only imported models, shared by tenants, are named one by one."""
+    conditions (ABAC), so only imported models, shared by tenants, are named one by one. The role lets
+    a call through with any of the hub's guardrails; the session is held to the tenant's own
+    (`bedrock:GuardrailIdentifier` is `<guardrail ARN>:<version>`, https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html;
+    a negated operator matches a call that names no guardrail at all:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)."""
     statements = [
         {"Sid": "OwnProfiles", "Effect": "Allow", "Action": INVOKE_ACTIONS,
          "Resource": f"arn:{partition}:bedrock:*:{hub_account}:application-inference-profile/*"},
@@ -113,6 +133,12 @@ def session_policy(hub_account: str, imported_arns: list[str], partition: str = 
     if imported_arns:
         statements.append({"Sid": "GrantedImportedModels", "Effect": "Allow", "Action": INVOKE_ACTIONS,
                            "Resource": sorted(imported_arns)})
+    if guardrail:
+        statements.append({"Sid": "ApplyOwnGuardrail", "Effect": "Allow", "Action": "bedrock:ApplyGuardrail",
+                           "Resource": guardrail["guardrailIdentifier"]})
+        statements.append({"Sid": "OnlyWithOwnGuardrail", "Effect": "Deny", "Action": INVOKE_ACTIONS, "Resource": "*",
+                           "Condition": {"StringNotEquals": {
+                               "bedrock:GuardrailIdentifier": f"{guardrail['guardrailIdentifier']}:{guardrail['guardrailVersion']}"}}})
     document = {"Version": "2012-10-17", "Statement": statements}
     if len(_compact(document)) > SESSION_POLICY_LIMIT:
         raise SessionPolicyTooLarge(
@@ -155,10 +181,11 @@ def vend(tenant_id: str, caller: dict) -> dict:
     if tenant.get("status") != "ACTIVE":
         raise TenantNotActive(f"tenant {tenant_id} is {tenant.get('status')}, not ACTIVE")
     models = granted_models(tenant_id)
+    guardrail = guardrail_of(tenant)
     _wait_out_revocation(tenant_id)
     role_arn = config.tenant_access_role_arn()
     partition, hub_account = role_arn.split(":")[1], role_arn.split(":")[4]
-    policy = session_policy(hub_account, list(models["imported_models"].values()), partition)
+    policy = session_policy(hub_account, list(models["imported_models"].values()), partition, guardrail)
     credentials = aws.client("sts").assume_role(
         RoleArn=role_arn, RoleSessionName=session_name(tenant_id, caller["accountId"]), DurationSeconds=SESSION_SECONDS,
         Policy=_compact(policy), Tags=[{"Key": TAG_TENANT, "Value": tenant_id}],
@@ -169,6 +196,8 @@ def vend(tenant_id: str, caller: dict) -> dict:
         "SessionToken": credentials["SessionToken"],
         "Expiration": _iso(expiration) if isinstance(expiration, datetime) else str(expiration),
         "TenantId": tenant_id, "Region": config.region(), **models,
+        # What every call must pass as guardrailConfig (Converse) or the guardrail headers (InvokeModel).
+        "Guardrail": guardrail,
     }
 
 

@@ -3,6 +3,7 @@
 Read lazily, never at import: one process may host several functions (the local engine does),
 and each invocation sees its own environment.
 """
+import json
 import os
 
 
@@ -36,6 +37,17 @@ def region() -> str:
 def tenant_access_role_arn() -> str:
     """The one hub role every tenant's vended session is a session of (genai_hub.access)."""
     return _required("TENANT_ACCESS_ROLE_ARN")
+
+
+def guardrails() -> dict[str, str]:
+    """The hub's guardrails by name (template.yaml StandardGuardrail, StrictGuardrail), each
+    `<guardrail ARN>:<version>`: the value of bedrock:GuardrailIdentifier that a call must carry."""
+    return json.loads(_required("HUB_GUARDRAILS"))
+
+
+def default_guardrail() -> str:
+    """The guardrail of a tenant that names none (parameter DefaultGuardrail)."""
+    return os.environ.get("DEFAULT_GUARDRAIL") or "standard"
 
 
 def model_import_role_arn() -> str:

@@ -36,6 +36,22 @@ def validate_request(event: dict) -> dict:
     return tenant
 
 
+def validate_in_hub(event: dict) -> dict:
+    """validate_request, then what only the deployed hub knows: its guardrails (the default filled in)."""
+    tenant = validate_request(event)
+    tenant["guardrail"] = check_guardrail(tenant.get("guardrail") or config.default_guardrail())
+    return tenant
+
+
+def check_guardrail(name: str) -> str:
+    """`name` if it is one of the hub's guardrails, else InvalidInput naming $.guardrail and the choices."""
+    known = config.guardrails()
+    if name not in known:
+        raise InvalidInput(f"$.guardrail: no guardrail {name!r} in this hub; choose one of {', '.join(sorted(known))} "
+                           "(template.yaml StandardGuardrail, StrictGuardrail)", field="$.guardrail")
+    return name
+
+
 @idempotent_step
 def record_rejection(step: dict) -> dict:
     """Audit a rejected onboarding event and return the WorkflowInputRejected detail."""
@@ -60,7 +76,7 @@ def register_tenant(step: dict) -> dict:
         chapters.append({k: earlier.get(k) for k in ("created_at", "offboarded_at", "offboarded_by", "offboarded_reason", "tombstone")})
     registry.put_tenant_pending(tenant, step["context"]["execution"], chapters)
     _audit(tenant, step, "RegisterTenant", status="PENDING", residency=tenant["data_residency"],
-           cost_center=tenant["cost_center"], spoke_account_id=tenant["spoke"]["account_id"],
+           cost_center=tenant["cost_center"], spoke_account_id=tenant["spoke"]["account_id"], guardrail=tenant["guardrail"],
            **({"chapter": len(chapters) + 1} if chapters else {}))
     return {"status": "PENDING"}
 

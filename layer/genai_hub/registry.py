@@ -72,6 +72,7 @@ def put_tenant_pending(tenant: dict, execution: str, chapters: list | None = Non
             "cost_center": tenant["cost_center"],
             "data_residency": tenant["data_residency"],
             "allow_global_inference": tenant["allow_global_inference"],
+            "guardrail": tenant["guardrail"],  # every call of the tenant carries it (genai_hub.access)
             # Whose principals may get the tenant's credentials (genai_hub.access.vend).
             "spoke_account_id": tenant["spoke"]["account_id"],
             "access_principals": tenant["spoke"].get("principals", []),
@@ -112,6 +113,18 @@ def update_item(key: dict, fields: dict, *, condition: str | None = None, names:
         # Serialized one by one: unlike to_item, a None value is written as NULL, never dropped.
         ExpressionAttributeValues={k: _ser.serialize(v) for k, v in expression_values.items()},
     )
+
+
+def put_new(item: dict) -> bool:
+    """Write `item` unless an item with its key exists; False when one does (someone wrote it first)."""
+    try:
+        _ddb().put_item(TableName=config.registry_table(), Item=to_item({**item, "created_at": now()}),
+                        ConditionExpression="attribute_not_exists(pk)")
+        return True
+    except Exception as exc:
+        if aws.error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
 
 
 def update_tenant(tenant_id: str, fields: dict, *, expect_status: str | None = None) -> None:

@@ -28,7 +28,7 @@ conditional UpdateItem (https://docs.aws.amazon.com/amazondynamodb/latest/APIRef
 sessions revoked as IAM describes for role sessions, by aws:TokenIssueTime
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html), through genai_hub.access.
 """
-from genai_hub import access, audit, aws, onboarding, registry, rejections, retirement, schemas
+from genai_hub import access, audit, aws, config, onboarding, registry, rejections, retirement, schemas
 from genai_hub.errors import HubError, InvalidInput, TenantNotFound, caught
 from genai_hub.idempotency import idempotent_step
 
@@ -36,6 +36,7 @@ WORKFLOW = "tenant-update"
 DETAIL_TYPE = "TenantUpdateRequested"
 UPDATABLE = ("ACTIVE", "SUSPENDED")
 MARKER = "tenant_update"  # the META attribute an update holds while it runs
+SETTINGS = {"budget", "cost_center", "guardrail"}  # what apply_settings changes
 
 
 class TenantBusy(HubError):
@@ -81,6 +82,10 @@ def _merged_budget(current: dict, change: dict | None) -> dict:
     return merged
 
 
+def _guardrail_name(tenant: dict) -> str:
+    return tenant.get("guardrail") or config.default_guardrail()  # registered before guardrails: the default
+
+
 def _check(request: dict, tenant: dict) -> dict:
     """The request against the tenant as it is: InvalidInput naming the field, or the plan."""
     tenant_id, status = tenant["tenant_id"], tenant.get("status")
@@ -107,8 +112,10 @@ def _check(request: dict, tenant: dict) -> dict:
     budget = _merged_budget(tenant.get("budget") or {}, request.get("budget"))
     return {"status": status, "add_models": request.get("add_models", []),
             "remove": {m: held[m] for m in request.get("remove_models", [])},
-            "previous": {"budget": tenant.get("budget"), "cost_center": tenant.get("cost_center")},
-            "budget": budget, "cost_center": request.get("cost_center", tenant.get("cost_center"))}
+            "previous": {"budget": tenant.get("budget"), "cost_center": tenant.get("cost_center"),
+                         "guardrail": _guardrail_name(tenant)},
+            "budget": budget, "cost_center": request.get("cost_center", tenant.get("cost_center")),
+            "guardrail": onboarding.check_guardrail(request["guardrail"]) if "guardrail" in request else _guardrail_name(tenant)}
 
 
 # --- validation and rejection ---------------------------------------------------------------
@@ -122,8 +129,8 @@ def validate_request(event: dict) -> dict:
         raise InvalidInput("$.data_residency: a residency change would move every profile of the tenant to another "
                            "geography; offboard the tenant (hubctl tenants offboard) and onboard it again with the new "
                            "residency", field="$.data_residency")
-    if not set(request) & {"add_models", "remove_models", "budget", "cost_center"}:
-        raise InvalidInput("$: nothing to change: give add_models, remove_models, budget or cost_center", field="$")
+    if not set(request) & (SETTINGS | {"add_models", "remove_models"}):
+        raise InvalidInput("$: nothing to change: give add_models, remove_models, budget, cost_center or guardrail", field="$")
     try:
         tenant = registry.get_tenant(request["tenant_id"])
     except TenantNotFound:
@@ -200,15 +207,21 @@ def _retag_cost_center(tenant_id: str, cost_center: str) -> int:
 
 @idempotent_step
 def apply_settings(step: dict) -> dict:
-    """Budget, thresholds, RED policy and cost centre; the profiles' cost-centre tag follows."""
+    """Budget, thresholds, RED policy, cost centre and guardrail; the profiles' cost-centre tag follows, and a
+    new guardrail revokes the tenant's live sessions (their session policy holds the old one): the next
+    session, vended at once, carries the new guardrail."""
     request, plan = step["request"], step["plan"]
     tenant_id = request["tenant_id"]
-    if "budget" not in request and "cost_center" not in request:
+    if not set(request) & SETTINGS:
         return {"changed": False}
-    registry.update_item(_key(tenant_id), {"budget": plan["budget"], "cost_center": plan["cost_center"]})
+    registry.update_item(_key(tenant_id), {"budget": plan["budget"], "cost_center": plan["cost_center"], "guardrail": plan["guardrail"]})
     retagged = _retag_cost_center(tenant_id, plan["cost_center"]) if "cost_center" in request else 0
+    guardrail_changed = plan["guardrail"] != plan["previous"].get("guardrail")
+    if guardrail_changed:
+        access.revoke_sessions([tenant_id], f"update {step['context']['execution']}: guardrail {plan['guardrail']}")
     _audit(step, "ChangeTenantSettings", budget=plan["budget"], previous_budget=plan["previous"]["budget"],
-           cost_center=plan["cost_center"], previous_cost_center=plan["previous"]["cost_center"], profiles_retagged=retagged)
+           cost_center=plan["cost_center"], previous_cost_center=plan["previous"]["cost_center"], profiles_retagged=retagged,
+           guardrail=plan["guardrail"], previous_guardrail=plan["previous"].get("guardrail"), sessions_revoked=guardrail_changed)
     return {"changed": True}
 
 
@@ -270,8 +283,11 @@ def finish(step: dict) -> dict:
         changes["budget"] = plan["budget"]
     if "cost_center" in request:
         changes["cost_center"] = plan["cost_center"]
+    if "guardrail" in request:
+        changes["guardrail"] = plan["guardrail"]
     _audit(step, "UpdateTenant", reason=request.get("reason", ""), added=[p["model_id"] for p in changes["added"]],
-           removed=changes["removed"], budget=changes.get("budget"), cost_center=changes.get("cost_center"))
+           removed=changes["removed"], budget=changes.get("budget"), cost_center=changes.get("cost_center"),
+           guardrail=changes.get("guardrail"))
     return {"tenant_id": tenant_id, "changes": changes, "requested_by": request["requested_by"], "execution": execution}
 
 
@@ -335,6 +351,9 @@ def undo(step: dict) -> dict:
     if previous.get("cost_center") and previous["cost_center"] != tenant.get("cost_center"):
         fields["cost_center"] = previous["cost_center"]
         _retag_cost_center(tenant_id, previous["cost_center"])
+    if previous.get("guardrail") and previous["guardrail"] != _guardrail_name(tenant):
+        fields["guardrail"] = previous["guardrail"]
+        access.revoke_sessions([tenant_id], f"update {execution} undone: guardrail {previous['guardrail']} again")
     registry.update_item(_key(tenant_id), fields)
     _audit(step, "UndoTenantUpdate", outcome="COMPENSATED", error=name, reason=message,
            deleted_profiles=sorted(m for m in added), recreated=recreated, not_restored=not_restored)

@@ -174,8 +174,10 @@ def test_bedrock_runtime_meters_a_tenant_application_profile_in_the_hub(hub, onb
     # Then it answers as a foundation model, with the imported models' InvokeModel body shape
     assert answered["output"]["message"]["content"] == [{"text": "Echo: What is the capital of France?"}]
     assert answered["usage"] == {"inputTokens": 8, "outputTokens": 7, "totalTokens": 15}
+    # (the tenant's guardrail, which its application's client adds to every call, let it through)
     assert json.loads(invoked["body"].read()) == {
-        "generation": "Echo: Say hello", "prompt_token_count": 2, "generation_token_count": 3, "stop_reason": "stop"}
+        "generation": "Echo: Say hello", "prompt_token_count": 2, "generation_token_count": 3, "stop_reason": "stop",
+        "amazon-bedrock-guardrailAction": "NONE"}
 
     # And the usage is published as Bedrock does, under ModelId = the profile's id (not the ARN the caller
     # passed), in the hub account (whose credentials made the call), not the spoke's
