@@ -41,6 +41,8 @@ def add_parsers(sub) -> None:
         epilog=USAGE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     usage.add_argument("--tenant", metavar="ID", help="one tenant: its daily spend as a chart, usage per model, why its level")
     usage.add_argument("--month", metavar="YYYY-MM", help="the month to show (default: the current month, UTC)")
+    usage.add_argument("--export", metavar="YYYY-MM-DD", help="write that UTC day's usage as FOCUS 1.2 rows to the usage export "
+                                                              "bucket now (as the daily schedule does) and say where")
     usage.add_argument("--png", metavar="FILE", help="also write a chart (PNG): daily bars, month to date, limit and thresholds, "
                                                      "for the tenant or for the hub and every tenant")
     budget = sub.add_parser("budget", help="budget alerts: run the metering and level assessment by hand",
@@ -73,7 +75,14 @@ def _month(text: str | None) -> str:
 
 
 def prepare_usage(args, query):
-    """Check the flags (before connecting), then what to show."""
+    """Check the flags (before connecting), then what to show (or, with --export, the day to export)."""
+    if args.export:
+        try:
+            day = datetime.strptime(args.export, "%Y-%m-%d").date()
+        except ValueError:
+            raise usage_error(f"--export {args.export!r}: expected a day as YYYY-MM-DD, e.g. {datetime.now(timezone.utc):%Y-%m-%d}",
+                              "usage") from None
+        return lambda hub: views.export_usage(hub, day.isoformat())
     month = _month(args.month)
     return lambda hub: _show_usage(hub, args, month, query)
 

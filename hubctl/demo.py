@@ -410,6 +410,40 @@ def _guardrails(local, hub: Hub, acme, acme_profile: str) -> int:
     return expect.failures
 
 
+def _imported_usage(local, hub: Hub) -> int:
+    """Two tenants call the imported model in one 5-minute window: each budget gets its token share of the
+    window's Custom Model Unit cost, read from Bedrock's invocation logs (who called, as AWS verified it)."""
+    from hubsim.patches.bedrock_runtime import simulated_now
+
+    console = views.console
+    console.print(Rule("Imported-model usage in the tenants' budgets"))
+    expect = Expect()
+    model_id = "support-bot:1.0.0"
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    console.print("A budget run points the account's Bedrock invocation logging at the hub's bucket (token counts, no prompts):")
+    first = _hubctl(["budget", "run", "--as-of", f"{now - timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}", "--requested-by", "demo",
+                     "--wait"], show=False)
+    words = {"acme-retail": 300, "globex-support": 100}
+    with simulated_now(now - timedelta(minutes=30)):
+        for tenant_id, count in words.items():
+            app = _tenant_app(local, hub, tenant_id)
+            app.client("bedrock-runtime").converse(modelId=app.hub_models["imported_models"][model_id],
+                                                   messages=[{"role": "user", "content": [{"text": " ".join(["forecast"] * count)}]}])
+    console.print(f"acme-retail and globex-support call {model_id} in the same 5-minute window ({words['acme-retail']} and "
+                  f"{words['globex-support']} words); the next budget run reads the invocation logs (hubctl budget run --wait)")
+    second = _hubctl(["budget", "run", "--requested-by", "demo", "--wait"], show=False)
+    month = f"{now - timedelta(minutes=30):%Y-%m}"
+    shares = {t: Decimal(str(((views.tenant_items(hub, t).get(f"USAGE#{month}") or {}).get("models") or {}).get(model_id, {}).get("usd", "0")))
+              for t in words}
+    from genai_hub import pricing
+
+    window = pricing.custom_model_unit_minute() * 5  # one Custom Model Unit per copy, five minutes
+    expect(first == 0 and second == 0 and abs(sum(shares.values()) - window) <= Decimal("0.00001") and shares["acme-retail"] > 2 * shares["globex-support"],
+           f"the window's {window:.4f} USD of Custom Model Units shared by tokens: acme-retail {shares['acme-retail']:.4f} USD, "
+           f"globex-support {shares['globex-support']:.4f} USD, each in its budget (hubctl usage --tenant ...)")
+    return expect.failures
+
+
 def _model_lifecycle(local, hub: Hub) -> int:
     """AWS moves a foundation model to Legacy: the hub's lifecycle watch retires it for its holders, once."""
     from hubsim.patches import bedrock_models
@@ -790,6 +824,7 @@ def run(quiet: bool = False) -> int:
         failures += _tenant_applications(local, hub)
 
         failures += _model_import(local, hub, quiet)
+        failures += _imported_usage(local, hub)
         failures += _model_retirement(local, hub, quiet)
         failures += _model_lifecycle(local, hub)
         failures += _budget_alerts(local, hub, samples, quiet)

@@ -535,16 +535,27 @@ def verify_audit(hub: Hub, at: str | None = None) -> list:
     return problems
 
 
-def _invoke(hub: Hub, output: str, what: str) -> dict | None:
+def _invoke(hub: Hub, output: str, what: str, payload: dict | None = None) -> dict | None:
     """Invoke the hub function the stack output names, as its schedule does; its result, or None after
     saying why it failed."""
-    answer = hub.client("lambda").invoke(FunctionName=hub.output(output), Payload=json.dumps({"requested_by": "hubctl"}).encode())
+    answer = hub.client("lambda").invoke(FunctionName=hub.output(output),
+                                         Payload=json.dumps({"requested_by": "hubctl", **(payload or {})}).encode())
     result = json.loads(answer["Payload"].read() or b"null") or {}
     if answer.get("FunctionError"):
         console.print(f"[red]{what} failed[/red]: {result.get('errorType')}: {result.get('errorMessage')} "
                       "(its logs: the functions' log group of the stack)")
         return None
     return result
+
+
+def export_usage(hub: Hub, day: str) -> int:
+    """Invoke the usage export for `day` (lambda:InvokeFunction on UsageExportFunctionName)."""
+    result = _invoke(hub, "UsageExportFunctionName", "the usage export", {"date": day})
+    if result is None:
+        return 1
+    console.print(f"exported {day}: {result['rows']} FOCUS rows, {result['usd']} USD, to s3://{result['bucket']}/{result['key']}",
+                  soft_wrap=True)
+    return 0
 
 
 def write_audit_digest(hub: Hub) -> int:

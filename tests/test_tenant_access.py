@@ -170,13 +170,20 @@ def test_revocations_group_by_time_and_collapse_before_the_inline_quota():
 
 def test_session_policies_name_imported_models_within_the_sts_quota():
     arns = [f"arn:aws:bedrock:us-east-1:123456789012:imported-model/{n:012d}" for n in range(40)]
-    # A tenant with a few imported models: they are named, profiles are left to the role's tag conditions
-    policy = access.session_policy("123456789012", arns[:5])
-    assert policy["Statement"][-1]["Resource"] == sorted(arns[:5])
+    guardrail = {"name": "standard", "guardrailIdentifier": "arn:aws:bedrock:us-east-1:123456789012:guardrail/abcdef123456",
+                 "guardrailVersion": "12"}
+    # A tenant with a few imported models: they are named, profiles are left to the role's tag conditions,
+    # and every call is held to the tenant's guardrail
+    policy = access.session_policy("123456789012", arns[:5], "aws", guardrail)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["GrantedImportedModels"]["Resource"] == sorted(arns[:5])
+    assert statements["OnlyWithOwnGuardrail"]["Condition"] == {"StringNotEquals": {
+        "bedrock:GuardrailIdentifier": "arn:aws:bedrock:us-east-1:123456789012:guardrail/abcdef123456:12"}}
     assert len(json.dumps(policy, separators=(",", ":"))) <= access.SESSION_POLICY_LIMIT
-    # Too many to name in 2,048 characters: a named error that says what to do
-    with pytest.raises(access.SessionPolicyTooLarge, match="40 imported models"):
-        access.session_policy("123456789012", arns)
+    # 15 fit with the guardrail's statements (docs/limits.md); more: a named error that says what to do
+    access.session_policy("123456789012", arns[:15], "aws", guardrail)
+    with pytest.raises(access.SessionPolicyTooLarge, match="16 imported models"):
+        access.session_policy("123456789012", arns[:16], "aws", guardrail)
 
 
 def test_a_malformed_credentials_request_is_a_clear_400(hub, tenants):

@@ -133,6 +133,7 @@ from hubsim import principals
 from hubsim.patches import Patch
 from hubsim.patches import bedrock as bedrock_patch
 from hubsim.patches import bedrock_guardrails as guardrails
+from hubsim.patches import invocation_logs
 
 PATCH = Patch(
     name="bedrock-runtime",
@@ -484,6 +485,7 @@ def converse(self) -> ActionResult:
             "metrics": {"latencyMs": 1}, **({"trace": _guardrail_trace(guardrail, given, None)} if guardrail.trace else {}),
         })
     answer, n_in, n_out, latency = _answer(route, prompt, "\n".join(everything))
+    _log(self, route, "Converse", model_id, n_in, n_out, self._get_param("requestMetadata"))
     answer, answered, blocked = _guarded_answer(guardrail, answer)
     trace = _guardrail_trace(guardrail, given, answered)
     return ActionResult({
@@ -513,6 +515,12 @@ def _invoke_prompt(payload) -> tuple[str, str] | None:
 _original_invoke_model = BedrockRuntimeResponse.invoke_model
 
 
+def _log(self, route: _Route, operation: str, model_id: str, n_in: int, n_out: int, metadata: dict | None) -> None:
+    """The call in the model's account's invocation log, when it has one (hubsim.patches.invocation_logs)."""
+    invocation_logs.record(route.account, route.region, caller_arn=_caller(self).arn, operation=operation, model_id=model_id,
+                           input_tokens=n_in, output_tokens=n_out, when=_metric_time(), request_metadata=metadata)
+
+
 def _header(self, name: str) -> str | None:
     return self._get_param(name) or self.headers.get(INVOKE_HEADERS[name])
 
@@ -536,6 +544,7 @@ def invoke_model(self) -> ActionResult:
         answer, n_in, n_out, answered = guardrails.blocked_message(guardrail, "INPUT"), 0, 0, None
     else:
         answer, n_in, n_out, _ = _answer(route, prompt, input_text)
+        _log(self, route, "InvokeModel", self._get_param("modelId"), n_in, n_out, None)
         answer, answered, blocked = _guarded_answer(guardrail, answer)
     body = {"generation": answer, "prompt_token_count": n_in, "generation_token_count": n_out, "stop_reason": "stop"}
     if guardrail:  # what Bedrock adds to the model's body when a guardrail is applied

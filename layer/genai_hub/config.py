@@ -45,6 +45,16 @@ def guardrails() -> dict[str, str]:
     return json.loads(_required("HUB_GUARDRAILS"))
 
 
+def invocation_log_bucket() -> str:
+    """The bucket Bedrock's model invocation logs go to (template.yaml InvocationLogBucket)."""
+    return _required("INVOCATION_LOG_BUCKET")
+
+
+def usage_export_bucket() -> str:
+    """Where the daily FOCUS usage export goes (template.yaml UsageExportBucket)."""
+    return _required("USAGE_EXPORT_BUCKET")
+
+
 def default_guardrail() -> str:
     """The guardrail of a tenant that names none (parameter DefaultGuardrail)."""
     return os.environ.get("DEFAULT_GUARDRAIL") or "standard"

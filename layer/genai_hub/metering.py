@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from genai_hub import access, audit, aws, budget, config, pricing, registry, rejections, schemas
+from genai_hub import access, attribution, audit, aws, budget, config, pricing, registry, rejections, schemas
 from genai_hub.budget import Policy
 from genai_hub.errors import InvalidInput, TenantNotFound, caught, rejected_field
 from genai_hub.idempotency import idempotent_step
@@ -93,8 +93,10 @@ def validate_request(request, started: str) -> tuple[dict, datetime]:
 
 
 def plan_budget_run(step: dict) -> dict:
-    """Which tenants to meter, in batches, and the window end shared by all of them."""
+    """Which tenants to meter, in batches, and the window end shared by all of them; Bedrock's invocation
+    logging made sure of first (imported models are metered from its logs: genai_hub.attribution)."""
     request, as_of = validate_request(step.get("request"), step["context"]["started"])
+    attribution.ensure_logging(step["context"]["execution"], request["requested_by"])
     until = budget.aligned(as_of - timedelta(seconds=config.metering_lag_seconds()), config.metering_period_seconds())
     known = [t["tenant_id"] for t in registry.index_items(registry.TENANTS_KEY)]
     if "tenants" in request:
@@ -189,25 +191,35 @@ def _meter_window(profiles: list[dict], start: datetime, end: datetime) -> dict[
     return usage
 
 
-def _add_usage(item: dict, tenant_id: str, month: str, usage: dict[str, dict[str, pricing.Usage]]) -> dict:
-    """The month's usage item with `usage` (only days of `month`) added."""
+def _no_usage() -> dict:
+    return {"invocations": 0, "input_tokens": 0, "output_tokens": 0, "usd": "0"}
+
+
+def _add_usage(item: dict, tenant_id: str, month: str, usage: dict[str, dict[str, pricing.Usage]],
+               costs: dict[str, dict[str, Decimal]] | None = None) -> dict:
+    """The month's usage item with `usage` (only days of `month`) added, each priced by the price table
+    unless `costs` gives its USD (imported models: their attributed share, genai_hub.attribution)."""
     item = dict(item) if item else {**usage_key(tenant_id, month), "kind": "usage", "gsi1pk": f"USAGE#{month}",
                                     "gsi1sk": registry.tenant_pk(tenant_id), "tenant_id": tenant_id, "month": month,
                                     "days": {}, "models": {}, "month_to_date_usd": "0", "revision": 0}
     days, models = dict(item["days"]), {k: dict(v) for k, v in item["models"].items()}
+    # Per day and model too: the daily FOCUS export (genai_hub.usage_export) reads it.
+    day_models = {d: {m: dict(t) for m, t in per.items()} for d, per in (item.get("day_models") or {}).items()}
     for day, per_model in usage.items():
         if not day.startswith(month):
             continue
         for model_id, used in per_model.items():
-            spent = pricing.cost(model_id, used)
+            spent = (costs or {}).get(day, {}).get(model_id)
+            spent = pricing.cost(model_id, used) if spent is None else spent.quantize(pricing.CENT_FRACTION)
             days[day] = _usd(Decimal(days.get(day, "0")) + spent)
-            totals = models.setdefault(model_id, {"invocations": 0, "input_tokens": 0, "output_tokens": 0, "usd": "0"})
-            totals.update(invocations=int(totals["invocations"]) + used.invocations,
-                          input_tokens=int(totals["input_tokens"]) + used.input_tokens,
-                          output_tokens=int(totals["output_tokens"]) + used.output_tokens,
-                          usd=_usd(Decimal(totals["usd"]) + spent))
+            for totals in (models.setdefault(model_id, _no_usage()), day_models.setdefault(day, {}).setdefault(model_id, _no_usage())):
+                totals.update(invocations=int(totals["invocations"]) + used.invocations,
+                              input_tokens=int(totals["input_tokens"]) + used.input_tokens,
+                              output_tokens=int(totals["output_tokens"]) + used.output_tokens,
+                              usd=_usd(Decimal(totals["usd"]) + spent))
         days.setdefault(day, _usd(_ZERO))  # a metered day without use is booked too
-    item.update(days=days, models=models, month_to_date_usd=_usd(sum((Decimal(v) for v in days.values()), _ZERO)))
+    item.update(days=days, models=models, day_models=day_models,
+                month_to_date_usd=_usd(sum((Decimal(v) for v in days.values()), _ZERO)))
     return item
 
 
@@ -261,10 +273,15 @@ def meter_tenant(tenant: dict, until: datetime) -> dict:
     metered, assessment = False, None
     if start < until:
         usage = _meter_window(registry.tenant_items(tenant_id, "PROFILE#"), start, until)
+        costs: dict[str, dict[str, Decimal]] = {}
+        for day, per_model in attribution.tenant_usage(tenant_id, start, until).items():  # imported models, from the logs
+            for model_id, (used, spent) in per_model.items():
+                usage.setdefault(day, {})[model_id] = usage.get(day, {}).get(model_id, pricing.Usage()) + used
+                costs.setdefault(day, {})[model_id] = spent
         months = sorted({budget.month_of(s) for s, _ in budget.day_slices(start, until)})
         items = []
         for touched in months:
-            item = _add_usage(registry.get_item(usage_key(tenant_id, touched)), tenant_id, touched, usage)
+            item = _add_usage(registry.get_item(usage_key(tenant_id, touched)), tenant_id, touched, usage, costs)
             if touched == month:
                 at, held = until, (in_force, in_force_month)
             else:  # a closed month is assessed at its last second: its level is history, kept for reports

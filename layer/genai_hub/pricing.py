@@ -58,6 +58,11 @@ def unit_price(model_id: str) -> UnitPrice:
     raise PriceMissing(f"{model_id}: no price in {_TABLE.name}; add its input and output prices per 1,000 tokens")
 
 
+def custom_model_unit_minute() -> Decimal:
+    """USD per Custom Model Unit per minute of an active imported model copy (data/prices.json)."""
+    return Decimal(table()["imported_models"]["custom_model_unit_minute"])
+
+
 def cost(model_id: str, usage: Usage) -> Decimal:
     """USD for `usage` of `model_id`, to a millionth of a dollar."""
     price = unit_price(model_id)
