@@ -54,4 +54,4 @@ local: $(BIN)/hubctl
 	$(BIN)/hubctl local up $(LOCAL_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache site
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache site .hubsim-cache

@@ -32,6 +32,7 @@ session policy or permissions boundary (here those always apply, a stricter simp
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import operator
@@ -96,6 +97,20 @@ def _resolve(body: str, ctx: dict) -> str | None:
 
 def _regex(pattern: str, ctx: dict | None = None, *, wild: bool = True, arn: bool = False,
            expand: bool = True, ignorecase: bool = False) -> re.Pattern | None:
+    """_build_regex, compiled once per pattern when it has no policy variable (every evaluation of
+    every call matches the same policies' patterns again)."""
+    if ctx is None or "${" not in pattern:
+        return _constant_regex(pattern, wild, arn, expand, ignorecase)
+    return _build_regex(pattern, ctx, wild=wild, arn=arn, expand=expand, ignorecase=ignorecase)
+
+
+@functools.lru_cache(maxsize=16384)
+def _constant_regex(pattern: str, wild: bool, arn: bool, expand: bool, ignorecase: bool) -> re.Pattern | None:
+    return _build_regex(pattern, None, wild=wild, arn=arn, expand=expand, ignorecase=ignorecase)
+
+
+def _build_regex(pattern: str, ctx: dict | None = None, *, wild: bool = True, arn: bool = False,
+                 expand: bool = True, ignorecase: bool = False) -> re.Pattern | None:
     """The pattern as a regex, or None when a policy variable in it has no value. `ctx` None: no
     variables. Substituted values are literal (so ${*} is a literal *). With `arn`, * and ? stay in
     one of the first five colon-separated segments, except a * ending the pattern or (with `expand`,

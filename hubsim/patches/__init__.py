@@ -15,12 +15,12 @@ class Patch:
 
 
 def _modules():
-    from hubsim.patches import (audit_anchor, authz, bedrock, bedrock_guardrails, bedrock_models, bedrock_runtime, invocation_logs, cfn_object_lock, cloudformation, core, dynamodb, events,
+    from hubsim.patches import (audit_anchor, authz, bedrock, botocore_loader, bedrock_guardrails, bedrock_models, bedrock_runtime, invocation_logs, cfn_object_lock, cloudformation, core, dynamodb, events,
                                  iam, jsonpath, lambda_runtime, lambda_url, s3, sfn_limits, stepfunctions, sts)
 
     # s3 after events: its cross-account forwarding wraps the events patch's send_to_targets;
     # cfn_object_lock after s3: it wraps the bucket and key creation s3 replaced
-    return (core, cloudformation, iam, jsonpath, lambda_runtime, stepfunctions, events, bedrock, bedrock_guardrails, bedrock_models, bedrock_runtime, invocation_logs, sts, dynamodb,
+    return (botocore_loader, core, cloudformation, iam, jsonpath, lambda_runtime, stepfunctions, events, bedrock, bedrock_guardrails, bedrock_models, bedrock_runtime, invocation_logs, sts, dynamodb,
             s3, cfn_object_lock, audit_anchor, lambda_url, authz, sfn_limits)  # sfn_limits after stepfunctions: it wraps its start_execution
 
 
