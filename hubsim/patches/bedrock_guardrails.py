@@ -14,37 +14,55 @@ moto 5.2.5 has no guardrail at all. What the hub uses is emulated on moto's per-
   version, or the whole guardrail). Identifiers are ids or ARNs; an unknown one is a
   ResourceNotFoundException.
 - CloudFormation: `AWS::Bedrock::Guardrail` (Ref: the guardrail ARN; GetAtt GuardrailArn,
-  GuardrailId, Version (DRAFT), Status, CreatedAt, UpdatedAt) and `AWS::Bedrock::GuardrailVersion`
-  (Ref: `<id>|<version>`; GetAtt GuardrailArn, GuardrailId, Version):
+  GuardrailId, Version (DRAFT), Status, StatusReasons, FailureRecommendations, CreatedAt, UpdatedAt)
+  and `AWS::Bedrock::GuardrailVersion` (Ref: `<id>|<version>`; GetAtt GuardrailArn, GuardrailId,
+  Version):
   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-bedrock-guardrail.html,
   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-bedrock-guardrailversion.html.
   Properties are the API's configuration with PascalCase keys (TopicPolicyConfig.TopicsConfig...).
 - Runtime (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-use-converse-api.html,
-  https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-invoke.html): the prompt is assessed
-  before the model (an intervention answers the guardrail's blockedInputMessaging, the model is not
-  called: no model tokens, no AWS/Bedrock invocation metrics), the answer after it (an intervention
-  answers blockedOutputsMessaging; the model's tokens were spent). Converse then has stopReason
-  `guardrail_intervened`; with `trace` enabled, `trace.guardrail.inputAssessment[<id>]` and
-  `outputAssessments[<id>]` carry what matched, in the ApplyGuardrail assessment shapes. InvokeModel's
-  body carries `amazon-bedrock-guardrailAction` (INTERVENED or NONE) and, traced,
-  `amazon-bedrock-trace.guardrail`.
+  https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-test.html): the prompt (system and
+  messages) is assessed before the model (an intervention answers the guardrail's
+  blockedInputMessaging, the model is not called: no model tokens, no AWS/Bedrock invocation
+  metrics), the answer after it (an intervention answers blockedOutputsMessaging; the model's tokens
+  were spent). Converse then has stopReason `guardrail_intervened`; with `trace` enabled,
+  `trace.guardrail` is a GuardrailTraceAssessment: `inputAssessment[<id>]`, `outputAssessments[<id>]`
+  (a list), and on an intervention `actionReason` ("Guardrail blocked.", as Bedrock's invocation logs
+  record it) and, when the answer was blocked, `modelOutput` (what the model said). InvokeModel's body
+  carries `amazon-bedrock-guardrailAction` (INTERVENED or NONE) and, traced, `amazon-bedrock-trace.
+  guardrail` in the InvokeModel layout of "Test your guardrail": `input[<id>]`, `outputs` (a list of
+  `{<id>: assessment}`), `modelOutput`, `actionReason`. A body with `amazon-bedrock-guardrailConfig`
+  but no guardrail, or a guardrail with a contentType other than application/json, is a
+  ValidationException (InvokeModel API reference; the wording is ours). A guardrail the account does
+  not have is a ValidationException "The provided guardrail identifier is invalid.", a version it
+  does not have "The guardrail identifier or version provided in the request does not exist." (the
+  two messages Bedrock answers, as recorded by its callers).
   A documented SUBSET of the policies is applied, deterministically (Bedrock's own filters are ML
   classifiers): custom words and phrases (case-insensitive, whole words); regexes (Python `re`,
   action BLOCK blocks, ANONYMIZE masks the match as `{<name>}` in an answer); denied topics: a topic
   matches when the text contains one of its `examples` or its name (hyphens read as spaces),
   case-insensitively, ignoring punctuation. Content filters, PII entities, managed word lists,
-  contextual grounding and automated reasoning are kept in the configuration but never match.
+  contextual grounding and automated reasoning are kept in the configuration (and counted in the
+  usage units) but never match; `guardContent` blocks and input tags are not read.
 - IAM: the caller needs bedrock:ApplyGuardrail on the guardrail
   (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions.html), and every
-  authorisation of the call carries the condition key `bedrock:GuardrailIdentifier` with the value
-  `<guardrail ARN>:<version>` as the user guide's examples compare it
-  (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html). A bare id in
-  the request is normalised to the ARN (the hub's clients always send the ARN, so a stricter AWS
-  reading would not change what they see).
+  authorisation of the call carries the condition key `bedrock:GuardrailIdentifier`
+  (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html): for a
+  numbered version `<guardrail ARN>:<version>` (Example 1; Example 3's ArnLike `<ARN>:*` matches
+  numbered versions only), for DRAFT the bare `<guardrail ARN>` (Example 2; Example 4's `<ARN>*`
+  matches both). A call without a guardrail has no such key (a Null condition sees it absent). A bare
+  id in the request is normalised to the ARN (the page compares ARNs only; callers report an id and
+  the ARN behaving alike under such policies). The guardrail must be of the caller's account: Bedrock
+  Guardrails have no resource-based policy, so bedrock:ApplyGuardrail on another account's is refused.
 - Metrics (https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-guardrails-cw-metrics.html):
-  namespace `AWS/Bedrock/Guardrails`, Invocations, InvocationsIntervened and TextUnitCount (one text
-  unit per 1,000 characters) with the dimensions GuardrailArn, GuardrailVersion and
-  GuardrailContentSource (Input, Output), one datum per assessment.
+  namespace `AWS/Bedrock/Guardrails`, one set of data per assessment (the prompt, then the answer),
+  on the dimension sets the page lists: {GuardrailArn, GuardrailVersion} and {GuardrailContentSource}
+  (Input, Output) with Invocations, InvocationsIntervened, TextUnitCount and InvocationLatency;
+  {GuardrailPolicyType} (ContentPolicy, TopicPolicy, WordPolicy, SensitiveInformationPolicy,
+  ContextualGroundingPolicy), for each policy the guardrail has, with its TextUnitCount and
+  InvocationsIntervened. TextUnitCount is the assessment's usage units (a text unit is up to 1,000
+  characters, per policy); the per-guardrail and per-source ones are their sum. The Operation
+  dimension is documented with the value ApplyGuardrail only, so inference calls do not put it.
 """
 import json
 import re
@@ -250,11 +268,14 @@ class Guardrail(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("GuardrailArn", "GuardrailId", "Version", "Status", "CreatedAt", "UpdatedAt")
+        return attr in ("GuardrailArn", "GuardrailId", "Version", "Status", "StatusReasons", "FailureRecommendations",
+                        "CreatedAt", "UpdatedAt")
 
     def get_cfn_attribute(self, attribute_name: str):
         draft = self.record["versions"]["DRAFT"]
+        # READY at once: no reasons or recommendations, which Bedrock gives only for a FAILED guardrail
         return {"GuardrailArn": self.record["arn"], "GuardrailId": self.record["id"], "Version": "DRAFT", "Status": "READY",
+                "StatusReasons": [], "FailureRecommendations": [],
                 "CreatedAt": draft["createdAt"], "UpdatedAt": draft["updatedAt"]}[attribute_name]
 
     @classmethod
@@ -321,6 +342,18 @@ class GuardrailVersion(CloudFormationModel):
 
 # --- runtime ------------------------------------------------------------------------------------
 
+_IDENTIFIER = re.compile(r"^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$")
+_VERSION = re.compile(r"^(([1-9][0-9]{0,7})|(DRAFT))$")
+INVALID_IDENTIFIER = "The provided guardrail identifier is invalid."
+UNKNOWN_VERSION = "The guardrail identifier or version provided in the request does not exist."
+BLOCKED_REASON = "Guardrail blocked."
+# Assessment keys -> the GuardrailPolicyType dimension value and the usage member that counts its units.
+_POLICIES = (("topicPolicy", "TopicPolicy", "topicPolicyUnits"), ("contentPolicy", "ContentPolicy", "contentPolicyUnits"),
+             ("wordPolicy", "WordPolicy", "wordPolicyUnits"),
+             ("sensitiveInformationPolicy", "SensitiveInformationPolicy", "sensitiveInformationPolicyUnits"),
+             ("contextualGroundingPolicy", "ContextualGroundingPolicy", "contextualGroundingPolicyUnits"))
+
+
 class Request:
     """The guardrail a runtime call names, resolved: its record, the version's snapshot, whether traced."""
 
@@ -329,8 +362,10 @@ class Request:
 
     @property
     def condition_value(self) -> str:
-        """bedrock:GuardrailIdentifier as IAM compares it: the ARN and the version."""
-        return f"{self.guardrail['arn']}:{self.snapshot['version']}"
+        """bedrock:GuardrailIdentifier as IAM compares it: `<ARN>:<version>`, or the bare ARN for DRAFT
+        (guardrails-permissions-id, Examples 1 and 2)."""
+        version = self.snapshot["version"]
+        return self.guardrail["arn"] if version == "DRAFT" else f"{self.guardrail['arn']}:{version}"
 
 
 def resolve(account: str, region: str, identifier: str | None, version: str | None, trace: str | None) -> Request | None:
@@ -339,14 +374,22 @@ def resolve(account: str, region: str, identifier: str | None, version: str | No
         return None
     if not identifier or not version:
         raise Validation("The guardrail identifier and version must both be provided.")
+    if not _IDENTIFIER.match(identifier):
+        raise Validation(INVALID_IDENTIFIER)
+    if not _VERSION.match(version):
+        raise Validation(f"1 validation error detected: Value '{version}' at 'guardrailVersion' failed to satisfy constraint: "
+                         "Member must satisfy regular expression pattern: ^(([1-9][0-9]{0,7})|(DRAFT))$")
     if identifier.startswith("arn:"):
         parts = identifier.split(":")
         account, region = parts[4], parts[3]
     try:
         guardrail = find(_backend(account, region), identifier)
+    except (ResourceNotFound, KeyError):  # KeyError: a Region moto does not know
+        raise Validation(INVALID_IDENTIFIER) from None
+    try:
         snapshot = version_of(guardrail, version)
     except ResourceNotFound:
-        raise Validation("The guardrail identifier or version provided in the request does not exist.") from None
+        raise Validation(UNKNOWN_VERSION) from None
     return Request(guardrail, snapshot, (trace or "disabled").lower() in ("enabled", "enabled_full"))
 
 
@@ -354,10 +397,23 @@ def _words(text: str) -> str:
     return " " + re.sub(r"[^\w]+", " ", text.lower()).strip() + " "
 
 
+def _usage(snapshot: dict, units: int) -> dict:
+    """GuardrailUsage: `units` for each policy the guardrail has. Regex-only sensitive-information
+    filters are counted as free units (regex filters are not charged, PII filters are: Bedrock pricing)."""
+    sensitive = snapshot.get("sensitiveInformationPolicy") or {}
+    return {"topicPolicyUnits": units if snapshot.get("topicPolicy") else 0,
+            "contentPolicyUnits": units if snapshot.get("contentPolicy") else 0,
+            "wordPolicyUnits": units if snapshot.get("wordPolicy") else 0,
+            "sensitiveInformationPolicyUnits": units if sensitive.get("piiEntities") else 0,
+            "sensitiveInformationPolicyFreeUnits": units if sensitive.get("regexes") and not sensitive.get("piiEntities") else 0,
+            "contextualGroundingPolicyUnits": units if snapshot.get("contextualGroundingPolicy") else 0,
+            "contentPolicyImageUnits": 0}
+
+
 def assess(request: Request, source: str, text: str) -> tuple[dict, bool, str]:
     """(the assessment in ApplyGuardrail's shape, whether it blocks, the text as it may be shown) of
-    `text` as `source` (INPUT or OUTPUT)."""
-    snapshot, assessment, blocked, shown = request.snapshot, {}, False, text
+    `text` as `source` (INPUT or OUTPUT); puts the assessment's metrics."""
+    snapshot, assessment, shown = request.snapshot, {}, text
     lowered, normalised = text.lower(), None
 
     def mentions(phrase: str) -> bool:
@@ -391,31 +447,62 @@ def assess(request: Request, source: str, text: str) -> tuple[dict, bool, str]:
                 shown = re.sub(rule["pattern"], "{" + rule["name"] + "}", shown)
     if regexes:
         assessment["sensitiveInformationPolicy"] = {"regexes": regexes, "piiEntities": []}
+    # An anonymisation is an intervention too (InvocationsIntervened counts it), but only a block blocks.
+    intervened = {name for name, found in (("topicPolicy", topics), ("wordPolicy", words), ("sensitiveInformationPolicy", regexes)) if found}
     blocked = bool(topics or words or any(r["action"] == "BLOCKED" for r in regexes))
     units = max(1, -(-len(text) // 1000))
+    latency = 1
     assessment["invocationMetrics"] = {
-        "guardrailProcessingLatency": 1,
-        "usage": {"topicPolicyUnits": units if snapshot.get("topicPolicy") else 0, "contentPolicyUnits": 0,
-                  "wordPolicyUnits": units if snapshot.get("wordPolicy") else 0,
-                  "sensitiveInformationPolicyUnits": units if snapshot.get("sensitiveInformationPolicy") else 0,
-                  "sensitiveInformationPolicyFreeUnits": 0, "contextualGroundingPolicyUnits": 0},
+        "guardrailProcessingLatency": latency, "usage": _usage(snapshot, units),
         "guardrailCoverage": {"textCharacters": {"guarded": len(text), "total": len(text)}},
     }
-    _put_metrics(request, source, blocked, units)
+    _put_metrics(request, source, intervened, assessment["invocationMetrics"]["usage"], latency)
     return assessment, blocked, shown
 
 
-def _put_metrics(request: Request, source: str, intervened: bool, units: int) -> None:
+def trace(request: Request, given: dict | None, answered: dict | None, intervened: bool, model_output: str | None,
+          layout: str) -> dict:
+    """The guardrail trace of a call, in the Converse layout (GuardrailTraceAssessment: inputAssessment,
+    outputAssessments) or the InvokeModel one ("Test your guardrail": input, outputs); `answered` None
+    when the prompt was blocked; `model_output` what the model said when its answer was blocked."""
+    guardrail_id = request.guardrail["id"]
+    if layout == "Converse":
+        out = {"inputAssessment": {guardrail_id: given}}
+        if answered is not None:
+            out["outputAssessments"] = {guardrail_id: [answered]}
+    else:
+        out = {"input": {guardrail_id: given}}
+        if answered is not None:
+            out["outputs"] = [{guardrail_id: answered}]
+    if model_output is not None:
+        out["modelOutput"] = [model_output]
+    if intervened:
+        out["actionReason"] = BLOCKED_REASON
+    return out
+
+
+def _put_metrics(request: Request, source: str, intervened: set[str], usage: dict, latency: int) -> None:
+    """One assessment's data on the documented dimension sets (see the module docstring)."""
     account, region = request.guardrail["arn"].split(":")[4], request.guardrail["arn"].split(":")[3]
-    dimensions = [{"Name": "GuardrailArn", "Value": request.guardrail["arn"]},
-                  {"Name": "GuardrailVersion", "Value": request.snapshot["version"]},
-                  {"Name": "GuardrailContentSource", "Value": source.title()}]
     from hubsim.patches.bedrock_runtime import _metric_time  # the runtime's clock (simulated or real), as moto stores it
 
     now = _metric_time()
-    cloudwatch_backends[account][region].put_metric_data(NAMESPACE, [
-        {"MetricName": name, "Value": float(value), "Unit": "Count", "Dimensions": dimensions, "Timestamp": now}
-        for name, value in (("Invocations", 1), ("InvocationsIntervened", int(intervened)), ("TextUnitCount", units))])
+    total = sum(v for k, v in usage.items() if k.endswith("Units") and k != "contentPolicyImageUnits")
+    data = []
+    for dimensions in ([{"Name": "GuardrailArn", "Value": request.guardrail["arn"]},
+                        {"Name": "GuardrailVersion", "Value": request.snapshot["version"]}],
+                       [{"Name": "GuardrailContentSource", "Value": source.title()}]):
+        data += [{"MetricName": name, "Value": float(value), "Unit": unit, "Dimensions": dimensions, "Timestamp": now}
+                 for name, value, unit in (("Invocations", 1, "Count"), ("InvocationsIntervened", int(bool(intervened)), "Count"),
+                                           ("TextUnitCount", total, "Count"), ("InvocationLatency", latency, "Milliseconds"))]
+    for key, policy_type, units in _POLICIES:
+        if request.snapshot.get(key):
+            dimensions = [{"Name": "GuardrailPolicyType", "Value": policy_type}]
+            policy_units = usage[units] + (usage["sensitiveInformationPolicyFreeUnits"] if key == "sensitiveInformationPolicy" else 0)
+            data += [{"MetricName": "TextUnitCount", "Value": float(policy_units), "Unit": "Count", "Dimensions": dimensions, "Timestamp": now},
+                     {"MetricName": "InvocationsIntervened", "Value": float(key in intervened), "Unit": "Count",
+                      "Dimensions": dimensions, "Timestamp": now}]
+    cloudwatch_backends[account][region].put_metric_data(NAMESPACE, data)
 
 
 def blocked_message(request: Request, source: str) -> str:

@@ -357,21 +357,13 @@ def _guarded(guardrail: guardrails.Request | None, text: str) -> tuple[dict | No
     return assessment, blocked
 
 
-def _guarded_answer(guardrail: guardrails.Request | None, answer: str) -> tuple[str, dict | None, bool]:
-    """(the answer as shown, its assessment, whether the guardrail blocked it)."""
+def _guarded_answer(guardrail: guardrails.Request | None, answer: str) -> tuple[str, dict | None, bool, bool]:
+    """(the answer as shown, its assessment, whether the guardrail blocked it, whether it intervened:
+    blocked, or anonymised a match)."""
     if guardrail is None:
-        return answer, None, False
+        return answer, None, False, False
     assessment, blocked, shown = guardrails.assess(guardrail, "OUTPUT", answer)
-    return (guardrails.blocked_message(guardrail, "OUTPUT") if blocked else shown), assessment, blocked
-
-
-def _guardrail_trace(guardrail: guardrails.Request | None, given: dict | None, answered: dict | None) -> dict:
-    if guardrail is None or not guardrail.trace:
-        return {}
-    trace = {"inputAssessment": {guardrail.guardrail["id"]: given}}
-    if answered is not None:
-        trace["outputAssessments"] = {guardrail.guardrail["id"]: [answered]}
-    return {"guardrail": trace}
+    return (guardrails.blocked_message(guardrail, "OUTPUT") if blocked else shown), assessment, blocked, blocked or shown != answer
 
 
 def _read_script(s3_uri: str) -> dict | None:
@@ -482,17 +474,20 @@ def converse(self) -> ActionResult:
         return ActionResult({
             "output": {"message": {"role": "assistant", "content": [{"text": guardrails.blocked_message(guardrail, "INPUT")}]}},
             "stopReason": "guardrail_intervened", "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
-            "metrics": {"latencyMs": 1}, **({"trace": _guardrail_trace(guardrail, given, None)} if guardrail.trace else {}),
+            "metrics": {"latencyMs": 1},
+            **({"trace": {"guardrail": guardrails.trace(guardrail, given, None, True, None, "Converse")}} if guardrail.trace else {}),
         })
-    answer, n_in, n_out, latency = _answer(route, prompt, "\n".join(everything))
+    said, n_in, n_out, latency = _answer(route, prompt, "\n".join(everything))
     _log(self, route, "Converse", model_id, n_in, n_out, self._get_param("requestMetadata"))
-    answer, answered, blocked = _guarded_answer(guardrail, answer)
-    trace = _guardrail_trace(guardrail, given, answered)
+    answer, answered, blocked, intervened = _guarded_answer(guardrail, said)
+    traced = guardrail is not None and guardrail.trace
     return ActionResult({
         "output": {"message": {"role": "assistant", "content": [{"text": answer}]}},
-        "stopReason": "guardrail_intervened" if blocked else "end_turn",
+        "stopReason": "guardrail_intervened" if intervened else "end_turn",
         "usage": {"inputTokens": n_in, "outputTokens": n_out, "totalTokens": n_in + n_out},
-        "metrics": {"latencyMs": latency}, **({"trace": trace} if trace else {}),
+        "metrics": {"latencyMs": latency},
+        **({"trace": {"guardrail": guardrails.trace(guardrail, given, answered, intervened, said if blocked else None, "Converse")}}
+           if traced else {}),
     })
 
 
@@ -525,8 +520,27 @@ def _header(self, name: str) -> str | None:
     return self._get_param(name) or self.headers.get(INVOKE_HEADERS[name])
 
 
+def _guardrail_body_checks(self, guardrail: guardrails.Request | None) -> None:
+    """The refusals the InvokeModel API reference lists for guardrails (guardrailIdentifier): a body
+    with `amazon-bedrock-guardrailConfig` but no guardrail, and a guardrail with a contentType other
+    than application/json (the default when none is given). The wording is ours."""
+    content_type = _header(self, "contentType")
+    if guardrail is not None and content_type and content_type.split(";")[0].strip().lower() != "application/json":
+        raise Validation(f"A guardrail requires the contentType application/json, not {content_type}.")
+    if guardrail is None:
+        body = self._get_param("body")
+        try:
+            payload = json.loads(body.decode() if isinstance(body, (bytes, bytearray)) else body)
+        except (ValueError, AttributeError, TypeError):
+            return
+        if isinstance(payload, dict) and "amazon-bedrock-guardrailConfig" in payload:
+            raise Validation("The request body has amazon-bedrock-guardrailConfig but the request names no guardrail "
+                             "(guardrailIdentifier and guardrailVersion).")
+
+
 def invoke_model(self) -> ActionResult:
     guardrail = _guardrail(self, _header(self, "guardrailIdentifier"), _header(self, "guardrailVersion"), _header(self, "trace"))
+    _guardrail_body_checks(self, guardrail)
     route = _authorized_route(self, self._get_param("modelId"), guardrail)
     if route.model is None and not route.through_profile:
         return _original_invoke_model(self)
@@ -540,22 +554,29 @@ def invoke_model(self) -> ActionResult:
         raise Validation('Malformed input request: required key [prompt] not found, please reformat your input and try again.')
     prompt, input_text = found
     given, blocked = _guarded(guardrail, input_text)
+    said = None
     if blocked:
-        answer, n_in, n_out, answered = guardrails.blocked_message(guardrail, "INPUT"), 0, 0, None
+        answer, n_in, n_out, answered, intervened = guardrails.blocked_message(guardrail, "INPUT"), 0, 0, None, True
     else:
-        answer, n_in, n_out, _ = _answer(route, prompt, input_text)
+        said, n_in, n_out, _ = _answer(route, prompt, input_text)
         _log(self, route, "InvokeModel", self._get_param("modelId"), n_in, n_out, None)
-        answer, answered, blocked = _guarded_answer(guardrail, answer)
-    body = {"generation": answer, "prompt_token_count": n_in, "generation_token_count": n_out, "stop_reason": "stop"}
-    if guardrail:  # what Bedrock adds to the model's body when a guardrail is applied
-        body["amazon-bedrock-guardrailAction"] = "INTERVENED" if blocked else "NONE"
+        answer, answered, blocked, intervened = _guarded_answer(guardrail, said)
+
+    def model_body(text: str) -> dict:
+        return {"generation": text, "prompt_token_count": n_in, "generation_token_count": n_out, "stop_reason": "stop"}
+
+    body = model_body(answer)
+    if guardrail:  # what Bedrock adds to the model's body when a guardrail is applied ("Test your guardrail")
+        body["amazon-bedrock-guardrailAction"] = "INTERVENED" if intervened else "NONE"
         if guardrail.trace:
-            body["amazon-bedrock-trace"] = _guardrail_trace(guardrail, given, answered)
+            blocked_output = json.dumps(model_body(said)) if blocked and said is not None else None
+            body["amazon-bedrock-trace"] = {"guardrail": guardrails.trace(guardrail, given, answered, intervened, blocked_output,
+                                                                          "InvokeModel")}
     return ActionResult({"body": json.dumps(body), "contentType": "application/json"})
 
 
 INVOKE_HEADERS = {"guardrailIdentifier": "X-Amzn-Bedrock-GuardrailIdentifier", "guardrailVersion": "X-Amzn-Bedrock-GuardrailVersion",
-                  "trace": "X-Amzn-Bedrock-Trace"}
+                  "trace": "X-Amzn-Bedrock-Trace", "contentType": "Content-Type"}
 
 
 def apply() -> None:
