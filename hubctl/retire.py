@@ -298,7 +298,8 @@ def _cancel_retirement(hub, args, model: str, version: str) -> int:
     if done is None or done["status"] != "CANCELLED":
         raise WorkflowFailed(f"not cancelled{f' after {args.timeout:g}s' if done is None else ': ' + done['status']}: "
                              f"see `hubctl executions show {record['execution']}`")
-    described = hub.client("stepfunctions").describe_execution(executionArn=record["execution"])
+    # The record says CANCELLED a step before the execution ends with what it restored: wait for the end.
+    described = poll("the cancellation is ending...", ended(hub.client("stepfunctions"), record["execution"]), min(args.timeout, 60)) or {}
     restored = (json.loads(described.get("output") or "{}").get("cancelled") or {}).get("restored", "?")
     console.print(f"[bold]cancelled[/bold]: {restored} grant(s) back to ACTIVE, each tenant told (ModelRetirementCancelled); "
                   f"the retirement is CANCELLED")

@@ -135,6 +135,23 @@ def test_retire_a_request_the_hub_rejects_exits_2_naming_the_field(hub, capsys):
     assert execution["status"] == "FAILED"
 
 
+def test_a_cancellation_reports_what_it_restored_even_when_its_last_step_is_retried(hub, onboard, capsys):
+    """The retirement record says CANCELLED a step before the execution ends with its output: hubctl waits
+    for the end (its last step retried after doing its work here: the window between the two, widened)."""
+    from hubsim import faults
+
+    onboard(sample("onboarding/acme-retail-us.json"))
+    assert as_operator(hub, ["retire", "amazon.nova-pro-v1", "0", "--tenants", "acme-retail", "--grace", "P7D",
+                             "--reason", "moves on"]) == 0
+    capsys.readouterr()
+    faults.inject("EndCancelledRetirementFunction", error="Lambda.ServiceException", times=1, when="after")
+    try:
+        assert as_operator(hub, ["retire", NOVA, "--cancel", "--reason", "contract extended"]) == 0
+    finally:
+        faults.clear()
+    assert "cancelled: 1 grant(s) back to ACTIVE" in capsys.readouterr().out
+
+
 def test_retire_then_cancel_restores_the_grant_and_wait_shows_the_revocation(hub, onboard, capsys):
     onboard(sample("onboarding/acme-retail-us.json"))
 
